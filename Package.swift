@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-zmq",
+    products: [
+        .library(name: "ZMQ", targets: ["ZMQ"]),
+        .executable(name: "zmq-demo", targets: ["zmq-demo"]),
+    ],
+    targets: [
+        // Debian's libzmq.pc adds an -isystem flag SwiftPM refuses; the header is in /usr/include,
+        // so the providers hint alone is enough (see DESIGN notes).
+        .systemLibrary(
+            name: "CZMQ",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .target(
+            name: "ZMQ",
+            dependencies: ["CZMQ"]
+        ),
+        .executableTarget(
+            name: "zmq-demo",
+            dependencies: ["ZMQ"]
+        ),
+        .testTarget(
+            name: "ZMQTests",
+            dependencies: ["ZMQ"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,58 @@
+internal import CZMQ
+import Dispatch
+
+/// A ZeroMQ context: the I/O threads and the `inproc://` namespace that sockets share.
+///
+/// Most programs use ``Context/shared``. A context of your own gives separate I/O threads and a
+/// separate `inproc://` namespace, and can be shut down without affecting other sockets.
+///
+/// Every ``Socket`` keeps its context alive. When the last reference goes, the context is
+/// terminated (`zmq_ctx_term`) on a Dispatch thread, because termination blocks until every
+/// socket's linger period has passed; it never runs on a Swift concurrency thread.
+public final class Context: Sendable {
+    /// The process-wide default context, used when no context is given.
+    public static let shared = try! Context()
+
+    /// The `void *` context; libzmq contexts are thread-safe, so sharing it is sound.
+    nonisolated(unsafe) let handle: UnsafeMutableRawPointer
+
+    /// Creates a context with `ioThreads` I/O threads.
+    ///
+    /// The corresponding C functions are `zmq_ctx_new` and `zmq_ctx_set` with `ZMQ_IO_THREADS`.
+    /// - Throws: ``ZMQError`` if libzmq cannot create the context or rejects the thread count.
+    public init(ioThreads: Int = 1) throws {
+        guard ioThreads >= 0, ioThreads <= Int(Int32.max) else {
+            throw ZMQError.invalidArgument.with("ioThreads \(ioThreads)")
+        }
+        guard let handle = zmq_ctx_new() else { throw ZMQError.last("zmq_ctx_new") }
+        if zmq_ctx_set(handle, ZMQ_IO_THREADS, Int32(ioThreads)) != 0 {
+            let error = ZMQError.last("ioThreads \(ioThreads)")
+            zmq_ctx_term(handle)
+            throw error
+        }
+        self.handle = handle
+    }
+
+    /// Shuts the context down: every pending and future operation on its sockets fails with
+    /// ``ZMQError/contextTerminated``, so tasks awaiting `recv` or `send` wake up and throw.
+    ///
+    /// Returns at once; it does not wait for sockets to close. Calling it again has no effect.
+    /// The corresponding C function is `zmq_ctx_shutdown`.
+    public func shutdown() {
+        zmq_ctx_shutdown(handle)
+    }
+
+    deinit {
+        // zmq_ctx_term blocks until linger expires: never on the caller's (possibly cooperative) thread.
+        let handle = SendablePointer(handle)
+        DispatchQueue.global(qos: .utility).async {
+            while zmq_ctx_term(handle.pointer) != 0 && zmq_errno() == EINTR {}
+        }
+    }
+}
+
+/// A raw pointer handed across threads where the code guarantees exclusive use.
+struct SendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
+}

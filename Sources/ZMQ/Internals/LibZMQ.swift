@@ -1,0 +1,148 @@
+internal import CZMQ
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one layer that calls libzmq's socket functions. Everything here is synchronous and
+/// non-blocking; EINTR is retried here and nowhere else; EAGAIN is a `nil`/`false` result, not an error.
+enum LibZMQ {
+    typealias Handle = UnsafeMutableRawPointer
+
+    /// Runs `call` until it does not fail with EINTR; returns its result, or throws the libzmq error.
+    @inline(__always)
+    static func check(_ detail: @autoclosure () -> String? = nil, _ call: () -> Int32) throws(ZMQError) -> Int32 {
+        while true {
+            let rc = call()
+            if rc >= 0 { return rc }
+            let code = zmq_errno()
+            if code == EINTR { continue }
+            throw ZMQError(code: code, detail: detail())
+        }
+    }
+
+    /// Like ``check(_:_:)`` but maps EAGAIN to `nil`.
+    @inline(__always)
+    static func nonBlocking(_ call: () -> Int32) throws(ZMQError) -> Int32? {
+        while true {
+            let rc = call()
+            if rc >= 0 { return rc }
+            let code = zmq_errno()
+            if code == EINTR { continue }
+            if code == EAGAIN { return nil }
+            throw ZMQError(code: code)
+        }
+    }
+
+    static func socket(_ context: Context, _ type: SocketType) throws(ZMQError) -> Handle {
+        guard let handle = zmq_socket(context.handle, type.rawValue) else {
+            throw ZMQError.last("creating a \(type) socket")
+        }
+        return handle
+    }
+
+    static func close(_ handle: Handle) {
+        _ = zmq_close(handle)
+    }
+
+    // MARK: Options
+
+    static func setOption(_ handle: Handle, _ option: Int32, _ value: Int32, _ name: String) throws(ZMQError) {
+        var value = value
+        _ = try check(name) { zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size) }
+    }
+
+    static func setOption(_ handle: Handle, _ option: Int32, _ value: Int64, _ name: String) throws(ZMQError) {
+        var value = value
+        _ = try check(name) { zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size) }
+    }
+
+    static func setOption(_ handle: Handle, _ option: Int32, _ value: UInt64, _ name: String) throws(ZMQError) {
+        var value = value
+        _ = try check(name) { zmq_setsockopt(handle, option, &value, MemoryLayout<UInt64>.size) }
+    }
+
+    static func setOption(_ handle: Handle, _ option: Int32, bytes: [UInt8], _ name: String) throws(ZMQError) {
+        _ = try check(name) {
+            bytes.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
+        }
+    }
+
+    static func int32Option(_ handle: Handle, _ option: Int32, _ name: String) throws(ZMQError) -> Int32 {
+        var value: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        _ = try check(name) { zmq_getsockopt(handle, option, &value, &size) }
+        return value
+    }
+
+    static func int64Option(_ handle: Handle, _ option: Int32, _ name: String) throws(ZMQError) -> Int64 {
+        var value: Int64 = 0
+        var size = MemoryLayout<Int64>.size
+        _ = try check(name) { zmq_getsockopt(handle, option, &value, &size) }
+        return value
+    }
+
+    static func uint64Option(_ handle: Handle, _ option: Int32, _ name: String) throws(ZMQError) -> UInt64 {
+        var value: UInt64 = 0
+        var size = MemoryLayout<UInt64>.size
+        _ = try check(name) { zmq_getsockopt(handle, option, &value, &size) }
+        return value
+    }
+
+    /// Reads a binary option of at most `capacity` bytes.
+    static func bytesOption(_ handle: Handle, _ option: Int32, capacity: Int = 256, _ name: String) throws(ZMQError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: capacity)
+        var size = capacity
+        _ = try check(name) { buffer.withUnsafeMutableBytes { zmq_getsockopt(handle, option, $0.baseAddress, &size) } }
+        return Array(buffer.prefix(size))
+    }
+
+    /// Reads a NUL-terminated string option; an empty string reads as `nil`.
+    static func stringOption(_ handle: Handle, _ option: Int32, _ name: String) throws(ZMQError) -> String? {
+        var bytes = try bytesOption(handle, option, capacity: 1024, name)
+        if let nul = bytes.firstIndex(of: 0) { bytes.removeSubrange(nul...) }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The socket's readiness (`ZMQ_EVENTS`): `ZMQ_POLLIN` and/or `ZMQ_POLLOUT`. Reading it also
+    /// processes the socket's pending commands, which consumes the edge on `ZMQ_FD`.
+    @inline(__always)
+    static func events(_ handle: Handle) throws(ZMQError) -> Int32 {
+        try int32Option(handle, ZMQ_EVENTS, "ZMQ_EVENTS")
+    }
+
+    static func hasMore(_ handle: Handle) throws(ZMQError) -> Bool {
+        try int32Option(handle, ZMQ_RCVMORE, "ZMQ_RCVMORE") != 0
+    }
+
+    // MARK: Messages
+
+    /// Sends one frame without blocking; `false` means libzmq would block (EAGAIN).
+    @inline(__always)
+    static func send(_ handle: Handle, _ bytes: UnsafeRawBufferPointer, more: Bool) throws(ZMQError) -> Bool {
+        let flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)
+        return try nonBlocking { zmq_send(handle, bytes.baseAddress, bytes.count, flags) } != nil
+    }
+
+    /// Receives one frame into `message` without blocking; `false` means nothing is queued (EAGAIN).
+    @inline(__always)
+    static func receive(_ handle: Handle, into message: UnsafeMutablePointer<zmq_msg_t>) throws(ZMQError) -> Bool {
+        try nonBlocking { zmq_msg_recv(message, handle, ZMQ_DONTWAIT) } != nil
+    }
+
+    /// Copies a received frame's bytes out of `message`.
+    @inline(__always)
+    static func bytes(of message: UnsafeMutablePointer<zmq_msg_t>) -> [UInt8] {
+        let size = zmq_msg_size(message)
+        guard size > 0 else { return [] }
+        let data = zmq_msg_data(message)!
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            buffer.baseAddress!.initialize(from: data.assumingMemoryBound(to: UInt8.self), count: size)
+            count = size
+        }
+    }
+
+    @inline(__always)
+    static func more(_ message: UnsafeMutablePointer<zmq_msg_t>) -> Bool {
+        zmq_msg_more(message) != 0
+    }
+}

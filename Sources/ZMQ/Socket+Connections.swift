@@ -1,0 +1,150 @@
+internal import CZMQ
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Socket {
+    /// Binds the socket to `endpoint` and returns it, for chaining.
+    ///
+    /// Endpoints look like `inproc://name`, `ipc:///tmp/name` or `tcp://127.0.0.1:5555`;
+    /// `tcp://127.0.0.1:*` picks a free port, readable afterwards from ``lastEndpoint``.
+    /// The corresponding C function is `zmq_bind`.
+    /// - Throws: ``ZMQError`` naming the endpoint, such as ``ZMQError/protocolNotSupported``,
+    ///   ``ZMQError/addressInUse`` or ``ZMQError/invalidValue`` for a malformed endpoint.
+    @discardableResult
+    public func bind(_ endpoint: String) throws -> Socket {
+        try validate(endpoint, "bind")
+        try withHandle { handle in _ = try LibZMQ.check("bind \(endpoint)") { zmq_bind(handle, endpoint) } }
+        return self
+    }
+
+    /// Connects the socket to `endpoint` and returns it, for chaining. The connection itself is made
+    /// (and re-made) in the background, so a peer may bind later.
+    ///
+    /// The corresponding C function is `zmq_connect`.
+    /// - Throws: ``ZMQError`` naming the endpoint for a malformed or unsupported endpoint.
+    @discardableResult
+    public func connect(_ endpoint: String) throws -> Socket {
+        try validate(endpoint, "connect")
+        try withHandle { handle in _ = try LibZMQ.check("connect \(endpoint)") { zmq_connect(handle, endpoint) } }
+        return self
+    }
+
+    /// Stops listening on `endpoint`, which must be an endpoint the socket was bound to
+    /// (for a wildcard bind, the one read from ``lastEndpoint``).
+    ///
+    /// The corresponding C function is `zmq_unbind`.
+    /// - Throws: ``ZMQError/noSuchEndpoint`` if the socket is not bound there.
+    @discardableResult
+    public func unbind(_ endpoint: String) throws -> Socket {
+        try withHandle { handle in _ = try LibZMQ.check("unbind \(endpoint)") { zmq_unbind(handle, endpoint) } }
+        return self
+    }
+
+    /// Disconnects the socket from `endpoint`.
+    ///
+    /// The corresponding C function is `zmq_disconnect`.
+    /// - Throws: ``ZMQError/noSuchEndpoint`` if the socket is not connected there.
+    @discardableResult
+    public func disconnect(_ endpoint: String) throws -> Socket {
+        try withHandle { handle in _ = try LibZMQ.check("disconnect \(endpoint)") { zmq_disconnect(handle, endpoint) } }
+        return self
+    }
+
+    /// Subscribes to messages starting with `topic`; the default, no topic, means every message.
+    ///
+    /// For SUB this sets `ZMQ_SUBSCRIBE`; for XSUB it sends the subscription message (`0x01` and
+    /// the topic); for DISH it joins the group (`zmq_join`).
+    /// - Throws: ``ZMQError/wrongSocketType`` on a socket type without subscriptions.
+    @discardableResult
+    public func subscribe(_ topic: [UInt8] = []) throws -> Socket {
+        try changeSubscription(topic, subscribe: true)
+        return self
+    }
+
+    /// Subscribes to messages starting with the UTF-8 bytes of `topic`.
+    ///
+    /// - Throws: ``ZMQError/wrongSocketType`` on a socket type without subscriptions.
+    @discardableResult
+    public func subscribe(_ topic: String) throws -> Socket {
+        try subscribe(Array(topic.utf8))
+    }
+
+    /// Removes a subscription made with ``subscribe(_:)-([UInt8])``; the default removes the
+    /// every-topic subscription.
+    ///
+    /// For SUB this sets `ZMQ_UNSUBSCRIBE`; for XSUB it sends `0x00` and the topic; for DISH it
+    /// leaves the group (`zmq_leave`).
+    /// - Throws: ``ZMQError/wrongSocketType`` on a socket type without subscriptions.
+    @discardableResult
+    public func unsubscribe(_ topic: [UInt8] = []) throws -> Socket {
+        try changeSubscription(topic, subscribe: false)
+        return self
+    }
+
+    /// Removes a subscription made with ``subscribe(_:)-(String)``.
+    ///
+    /// - Throws: ``ZMQError/wrongSocketType`` on a socket type without subscriptions.
+    @discardableResult
+    public func unsubscribe(_ topic: String) throws -> Socket {
+        try unsubscribe(Array(topic.utf8))
+    }
+
+    /// The endpoint of the last bind or connect, with a wildcard port resolved
+    /// (`tcp://127.0.0.1:41234`); `nil` before any, or once the socket is closed.
+    ///
+    /// The corresponding C option is `ZMQ_LAST_ENDPOINT`.
+    public var lastEndpoint: String? {
+        try? withHandle { try LibZMQ.stringOption($0, ZMQ_LAST_ENDPOINT, "ZMQ_LAST_ENDPOINT") }
+    }
+
+    /// Catches what libzmq accepts but gets wrong: it reads a tcp/udp port modulo 65536, so
+    /// `tcp://host:99999` would silently bind port 34463.
+    private func validate(_ endpoint: String, _ verb: String) throws {
+        guard endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("udp://"),
+              let colon = endpoint.lastIndex(of: ":"), colon > endpoint.index(endpoint.startIndex, offsetBy: 5)
+        else { return }
+        let port = endpoint[endpoint.index(after: colon)...]
+        if port == "*" || port.isEmpty { return }
+        guard let number = Int(port), (0...65535).contains(number) else {
+            throw ZMQError.invalidValue.with("\(verb) \(endpoint): port must be 0...65535 or *")
+        }
+    }
+
+    private func changeSubscription(_ topic: [UInt8], subscribe: Bool) throws {
+        let verb = subscribe ? "subscribe" : "unsubscribe"
+        guard type.acceptsSubscriptions else {
+            throw ZMQError.wrongSocketType.with("\(verb) on a \(type) socket (only SUB, XSUB and DISH have subscriptions)")
+        }
+        try withHandle { handle in
+            switch type {
+            case .xsub:
+                // XSUB subscribes upstream by message; libzmq never blocks this send (it drops instead).
+                let message = [subscribe ? 1 : 0] + topic
+                guard try message.withUnsafeBytes({ try LibZMQ.send(handle, $0, more: false) }) else {
+                    throw ZMQError.tryAgain.with(verb)
+                }
+            case .dish:
+                try DraftAPI.group(subscribe ? "zmq_join" : "zmq_leave", handle, topic)
+            default:
+                try LibZMQ.setOption(handle, subscribe ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, bytes: topic, verb)
+            }
+        }
+    }
+}
+
+/// DRAFT functions, looked up at run time: Debian's libzmq does not export them, and linking against
+/// them would fail (see the shim header).
+enum DraftAPI {
+    private typealias GroupFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Int32
+
+    static func group(_ name: String, _ handle: LibZMQ.Handle, _ group: [UInt8]) throws {
+        // A nil handle is RTLD_DEFAULT: search every loaded library.
+        guard let symbol = dlsym(nil, name) else {
+            throw ZMQError.draftUnavailable.with(name)
+        }
+        let function = unsafeBitCast(symbol, to: GroupFunction.self)
+        let text = String(decoding: group, as: UTF8.self)
+        _ = try LibZMQ.check(name) { function(handle, text) }
+    }
+}

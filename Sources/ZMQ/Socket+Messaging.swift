@@ -1,0 +1,81 @@
+internal import CZMQ
+
+extension Socket {
+    /// Sends `bytes` as one message.
+    ///
+    /// Completes without suspending when the message fits under the send high-water mark; otherwise
+    /// suspends until it does (for PUB and other dropping types, libzmq drops instead of waiting).
+    /// The corresponding C function is `zmq_send` with `ZMQ_DONTWAIT`.
+    /// - Throws: ``ZMQError`` (for example ``ZMQError/invalidState`` for a REQ sending twice,
+    ///   ``ZMQError/socketClosed``), or `CancellationError` if the task is cancelled while waiting.
+    public func send(_ bytes: [UInt8]) async throws {
+        try await perform(.send) { handle, _ in
+            try bytes.withUnsafeBytes { try LibZMQ.send(handle, $0, more: false) } ? () : nil
+        }
+    }
+
+    /// Sends the UTF-8 bytes of `text` as one message.
+    ///
+    /// The corresponding C function is `zmq_send` with `ZMQ_DONTWAIT`.
+    public func send(_ text: String) async throws {
+        var text = text
+        try await perform(.send) { handle, _ in
+            try text.withUTF8 { try LibZMQ.send(handle, UnsafeRawBufferPointer($0), more: false) } ? () : nil
+        }
+    }
+
+    /// Sends `parts` as one multipart message: peers receive all of its frames or none.
+    ///
+    /// Other tasks sending on the same socket wait until the whole message is out, so frames of
+    /// different messages never interleave. Once the first frame has gone out the call finishes the
+    /// message even if its task is cancelled.
+    /// The corresponding C function is `zmq_send` with `ZMQ_SNDMORE` on every frame but the last.
+    /// - Throws: ``ZMQError/invalidArgument`` for an empty `parts`, or as ``send(_:)-([UInt8])``.
+    public func sendMultipart(_ parts: [[UInt8]]) async throws {
+        guard !parts.isEmpty else {
+            throw ZMQError.invalidArgument.with("a multipart message needs at least one frame")
+        }
+        var next = 0
+        try await perform(.send) { (handle, committed) -> Void? in
+            while next < parts.count {
+                let more = next < parts.count - 1
+                guard try parts[next].withUnsafeBytes({ try LibZMQ.send(handle, $0, more: more) }) else { return nil }
+                committed = true
+                next += 1
+            }
+            return ()
+        }
+    }
+
+    /// Receives the next frame.
+    ///
+    /// Returns at once when a message is queued; otherwise suspends until one arrives. For a
+    /// multipart message this returns one frame per call; use ``recvMultipart()`` to receive
+    /// messages whole.
+    /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
+    /// - Throws: ``ZMQError``, or `CancellationError` if the task is cancelled while waiting (a
+    ///   message taken from libzmq is always returned, never dropped).
+    public func recv() async throws -> [UInt8] {
+        let frame = self.frame
+        return try await perform(.receive) { handle, _ in
+            try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
+        }
+    }
+
+    /// Receives the next message whole, as its list of frames.
+    ///
+    /// The corresponding C function is `zmq_msg_recv`, repeated while `zmq_msg_more` is set.
+    /// - Throws: as ``recv()``.
+    public func recvMultipart() async throws -> [[UInt8]] {
+        let frame = self.frame
+        var parts: [[UInt8]] = []
+        return try await perform(.receive) { (handle, committed) -> [[UInt8]]? in
+            while try LibZMQ.receive(handle, into: frame) {
+                committed = true
+                parts.append(LibZMQ.bytes(of: frame))
+                if !LibZMQ.more(frame) { return parts }
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,230 @@
+internal import CZMQ
+
+/// A ZeroMQ socket with async send and receive.
+///
+/// Create one with a factory named after its pattern role, chain its set-up, then await messages:
+/// ```swift
+/// let publisher  = try await Socket.pub().bind("inproc://feed")
+/// let subscriber = try await Socket.sub().connect("inproc://feed").subscribe("weather")
+/// try await publisher.send("weather sunny")
+/// let bytes: [UInt8] = try await subscriber.recv()
+/// ```
+///
+/// The actor is what makes a libzmq socket (which is not thread-safe) safe to share between tasks:
+/// every libzmq call on it runs on the actor, one at a time. Sending and receiving never block a
+/// thread: a message that is already queued (or a send that fits under the high-water mark) completes
+/// at once; otherwise the task suspends until libzmq reports readiness, and several tasks waiting on
+/// the same socket are served in the order they called. Cancelling a waiting task throws
+/// `CancellationError` and never loses a message: a message taken from libzmq is always returned.
+///
+/// A socket is closed by ``close()``, by ``withSocket(_:context:isolation:_:)`` when its body ends, or
+/// when the last reference to it goes away. The corresponding C type is a `zmq_socket` handle.
+public actor Socket {
+    /// The socket's pattern role.
+    public nonisolated let type: SocketType
+    /// The context the socket belongs to.
+    public nonisolated let context: Context
+
+    /// The libzmq socket; `nil` once closed. Only the actor touches it (and `deinit`, which runs
+    /// when nothing else can), hence `nonisolated(unsafe)` only for `deinit`'s sake.
+    nonisolated(unsafe) private var handle: LibZMQ.Handle?
+    /// `ZMQ_FD`: signalled by libzmq whenever the socket's state may have changed.
+    private let fd: Int32
+    /// Tasks suspended on this socket.
+    private let waiters = WaitQueue()
+    /// This socket's registration with the shared reactor.
+    private let token: UInt64
+    /// Whether the reactor's epoll set holds `fd`.
+    private var inReactor = false
+    /// The id of the next waiter; ids only need to be unique per socket.
+    private var nextWaiterID: UInt64 = 0
+    /// How many calls are in the slow (suspending) path, per direction. Only the actor changes these,
+    /// so the fast path decides "nobody is ahead of me" without taking a lock.
+    private var slowReceivers = 0
+    private var slowSenders = 0
+    /// The receive buffer, reused for every frame; it is heap-allocated so it never moves while
+    /// libzmq points into it (messages up to 33 bytes live inside the `zmq_msg_t` itself).
+    nonisolated(unsafe) let frame: UnsafeMutablePointer<zmq_msg_t>
+    /// Set while a proxy owns the libzmq socket; every use through the actor is then refused.
+    var lentToProxy = false
+
+    /// Creates a socket of `type` in `context`.
+    ///
+    /// The corresponding C function is `zmq_socket`.
+    /// - Throws: ``ZMQError/draftUnavailable`` for a DRAFT type when libzmq has no DRAFT support
+    ///   (before any libzmq socket is made), or the libzmq error (for example
+    ///   ``ZMQError/contextTerminated`` after ``Context/shutdown()``).
+    public init(_ type: SocketType, context: Context = .shared) throws {
+        if type.isDraft && !ZMQLibrary.has(.draft) {
+            throw ZMQError.draftUnavailable.with("cannot create a \(type) socket")
+        }
+        let handle = try LibZMQ.socket(context, type)
+        let fd: Int32
+        do {
+            fd = try LibZMQ.int32Option(handle, ZMQ_FD, "ZMQ_FD")
+        } catch {
+            LibZMQ.close(handle)
+            throw error
+        }
+        self.type = type
+        self.context = context
+        self.handle = handle
+        self.fd = fd
+        self.frame = .allocate(capacity: 1)
+        zmq_msg_init(frame)
+        self.token = Reactor.shared.register(waiters)
+    }
+
+    deinit {
+        // Waiting tasks hold the actor, so a socket with waiters is never deinitialised.
+        if let handle {
+            Reactor.shared.unregister(fd: fd, token: token, added: inReactor)
+            LibZMQ.close(handle)
+        }
+        zmq_msg_close(frame)
+        frame.deallocate()
+    }
+
+    /// How many calls are suspended (or about to retry) in each direction; for tests and diagnostics.
+    var suspendedCalls: (receive: Int, send: Int) { (slowReceivers, slowSenders) }
+
+    /// Whether ``close()`` has been called.
+    public var isClosed: Bool { handle == nil }
+
+    /// Closes the socket. Tasks waiting on it throw ``ZMQError/socketClosed``, and so does every
+    /// later call. Calling `close()` again does nothing.
+    ///
+    /// Messages still queued for sending are delivered in the background for the `linger` period.
+    /// The corresponding C function is `zmq_close`.
+    public func close() {
+        guard let handle else { return }
+        self.handle = nil
+        Reactor.shared.unregister(fd: fd, token: token, added: inReactor)
+        inReactor = false
+        LibZMQ.close(handle)
+        waiters.failAll(with: ZMQError.socketClosed.with("\(type) socket"))
+    }
+
+    // MARK: - Access for the library's operations
+
+    /// The libzmq socket, or the error that says why it cannot be used now.
+    @inline(__always)
+    func usableHandle() throws(ZMQError) -> LibZMQ.Handle {
+        guard let handle else { throw ZMQError.socketClosed.with("\(type) socket") }
+        if lentToProxy { throw ZMQError.inUseByProxy.with("\(type) socket") }
+        return handle
+    }
+
+    /// Runs a synchronous libzmq call on the socket. Any libzmq call may consume the `ZMQ_FD` edge
+    /// that a waiting task depends on, so waiters are re-checked afterwards.
+    func withHandle<R>(_ body: (LibZMQ.Handle) throws -> R) throws -> R {
+        let handle = try usableHandle()
+        defer { if slowReceivers + slowSenders > 0 { schedule() } }
+        return try body(handle)
+    }
+
+    /// Performs a non-blocking operation, suspending until libzmq reports readiness when it would block.
+    ///
+    /// `attempt` tries the operation once with `ZMQ_DONTWAIT` and returns `nil` on EAGAIN. It sets
+    /// `committed` once it has changed the socket's state in a way that must be completed (the first
+    /// frame of a multipart message went out or came in): from then on the call keeps waiting through
+    /// cancellation, so that a message is never left half-sent or half-received.
+    ///
+    /// The first attempt is made at once when nobody is waiting ahead in the same direction, so a
+    /// queued message costs no suspension. Otherwise the caller joins the line and its task is woken
+    /// (by ``schedule()`` or the reactor) only when it is at the head of the line.
+    func perform<R>(
+        _ direction: Direction,
+        _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
+    ) async throws -> R {
+        var committed = false
+        if (direction == .receive ? slowReceivers : slowSenders) == 0 {
+            let handle = try usableHandle()
+            let result: R?
+            do {
+                result = try attempt(handle, &committed)
+            } catch {
+                if slowReceivers + slowSenders > 0 { schedule() }
+                throw error
+            }
+            if let result {
+                if slowReceivers + slowSenders > 0 { schedule() }
+                return result
+            }
+        }
+
+        let id = nextWaiterID
+        nextWaiterID &+= 1
+        if direction == .receive { slowReceivers += 1 } else { slowSenders += 1 }
+        defer { if direction == .receive { slowReceivers -= 1 } else { slowSenders -= 1 } }
+        while true {
+            try await park(id, direction, cancellable: !committed)
+            // Woken at the head of the line: this task alone may now try, whatever happens to it.
+            do {
+                let handle = try usableHandle()
+                if let result = try attempt(handle, &committed) {
+                    waiters.leave(id, direction)
+                    schedule()
+                    return result
+                }
+            } catch {
+                waiters.leave(id, direction)
+                schedule()
+                throw error
+            }
+        }
+    }
+
+    /// Suspends waiter `id` until it is woken at the head of its line, cancelled, or the socket closes.
+    private func park(_ id: UInt64, _ direction: Direction, cancellable: Bool) async throws {
+        let waiters = self.waiters
+        if !cancellable {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                waiters.park(id, direction, continuation)
+                self.schedule()
+            }
+            return
+        }
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                waiters.park(id, direction, continuation)
+                // A cancellation that came before the waiter was parked found nothing to end.
+                if Task.isCancelled {
+                    waiters.fail(id, direction, with: CancellationError())
+                } else {
+                    self.schedule()
+                }
+            }
+        } onCancel: {
+            waiters.fail(id, direction, with: CancellationError())
+        }
+    }
+
+    /// Re-reads `ZMQ_EVENTS` and wakes the head waiter of each direction that can proceed; arms the
+    /// reactor for the rest. Called after every libzmq call while anyone waits, because that call
+    /// may have consumed the `ZMQ_FD` edge the waiter was counting on.
+    func schedule() {
+        // While a proxy owns the socket its thread alone touches it; the proxy reschedules on return.
+        guard let handle, !lentToProxy else { return }
+        let wanted = waiters.wanted()
+        guard wanted.receive || wanted.send else { return }
+        let events: Int32
+        do {
+            events = try LibZMQ.events(handle)
+        } catch {
+            // The context is terminating or the socket failed: let every waiter see the error.
+            waiters.wakeAll()
+            return
+        }
+        var arm = false
+        if wanted.receive {
+            if events & Int32(ZMQ_POLLIN) != 0 { waiters.wakeFirst(.receive) } else { arm = true }
+        }
+        if wanted.send {
+            if events & Int32(ZMQ_POLLOUT) != 0 { waiters.wakeFirst(.send) } else { arm = true }
+        }
+        if arm {
+            Reactor.shared.arm(fd: fd, token: token, added: &inReactor)
+        }
+    }
+}

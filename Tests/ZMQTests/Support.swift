@@ -1,0 +1,135 @@
+import Dispatch
+import Foundation
+import Testing
+@testable import ZMQ
+
+/// The transports a pattern test runs over.
+enum Transport: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case inproc, ipc, tcp
+    var testDescription: String { rawValue }
+}
+
+/// A fresh endpoint name for `transport`; tcp uses a wildcard port, read back after binding.
+func freshEndpoint(_ transport: Transport) -> String {
+    let name = UUID().uuidString.prefix(18).lowercased()
+    switch transport {
+    case .inproc: return "inproc://test-\(name)"
+    case .ipc: return "ipc:///tmp/swift-zmq-\(name)"
+    case .tcp: return "tcp://127.0.0.1:*"
+    }
+}
+
+/// Binds `socket` to a fresh endpoint of `transport` and returns the endpoint peers connect to.
+@discardableResult
+func bindFresh(_ socket: Socket, _ transport: Transport) async throws -> String {
+    try await socket.bind(freshEndpoint(transport))
+    return try #require(await socket.lastEndpoint)
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let duration: Duration
+    var description: String { "test step did not finish within \(duration)" }
+}
+
+/// Runs `body`, failing with ``TimedOut`` if it takes longer than `duration`, so that a hang fails
+/// the test quickly instead of stalling the run.
+func withTimeout<T: Sendable>(
+    _ duration: Duration = .seconds(10),
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: duration)
+            throw TimedOut(duration: duration)
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+/// Waits (yielding, with a deadline) until `condition` holds: a handshake on state the library exposes
+/// to tests, not a sleep.
+func eventually(
+    within duration: Duration = .seconds(5),
+    _ condition: @Sendable () async -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + duration
+    while !(await condition()) {
+        if ContinuousClock.now > deadline { throw TimedOut(duration: duration) }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+}
+
+/// Publishes `probe` until `subscriber` receives a message, which proves that its subscription has
+/// reached the publisher (PUB drops messages for subscribers it does not know yet).
+func awaitSubscription(publisher: Socket, subscriber: Socket, probe: String) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+            while !Task.isCancelled {
+                try await publisher.send(probe)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        _ = try await subscriber.recv()
+        group.cancelAll()
+        try? await group.waitForAll()
+    }
+    // Drain probes that were already in flight.
+    while let message = try await subscriber.recvIfQueued(), message == Array(probe.utf8) {}
+}
+
+extension Socket {
+    /// The next frame if one is already queued (test helper over the internal fast path).
+    func recvIfQueued() throws -> [UInt8]? {
+        try withHandle { handle in
+            try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
+        }
+    }
+
+    /// Sets `ZMQ_LINGER` to 0 so a test's close never waits for undelivered messages.
+    func lingerZero() throws {
+        try withHandle { try LibZMQ.setOption($0, 17 /* ZMQ_LINGER */, Int32(0), "ZMQ_LINGER") }
+    }
+}
+
+/// A plain TCP client (not ZeroMQ) for STREAM tests and hostile-peer tests. Its blocking calls run
+/// on Dispatch threads, never on Swift's cooperative pool.
+final class RawTCPClient: @unchecked Sendable {
+    private let fd: Int32
+
+    init(endpoint: String) throws {
+        // endpoint is tcp://127.0.0.1:PORT
+        let port = UInt16(endpoint.split(separator: ":").last!)!
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if rc != 0 { Glibc.close(fd); throw ZMQError(code: errno, detail: "raw connect") }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    func write(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Reads up to `count` bytes; an empty result means the peer closed the connection.
+    func read(upTo count: Int = 4096) async -> [UInt8] {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var buffer = [UInt8](repeating: 0, count: count)
+                let n = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, count, 0) }
+                continuation.resume(returning: n > 0 ? Array(buffer.prefix(n)) : [])
+            }
+        }
+    }
+}
