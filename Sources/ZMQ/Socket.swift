@@ -27,21 +27,21 @@ public actor Socket {
 
     /// The libzmq socket; `nil` once closed. Only the actor touches it (and `deinit`, which runs
     /// when nothing else can), hence `nonisolated(unsafe)` only for `deinit`'s sake.
-    nonisolated(unsafe) private var handle: LibZMQ.Handle?
+    nonisolated(unsafe) var handle: LibZMQ.Handle?
     /// `ZMQ_FD`: signalled by libzmq whenever the socket's state may have changed.
-    private let fd: Int32
+    let fd: Int32
     /// Tasks suspended on this socket.
-    private let waiters = WaitQueue()
+    let waiters = WaitQueue()
     /// This socket's registration with the shared reactor.
-    private let token: UInt64
+    let token: UInt64
     /// Whether the reactor's epoll set holds `fd`.
-    private var inReactor = false
+    var inReactor = false
     /// The id of the next waiter; ids only need to be unique per socket.
     private var nextWaiterID: UInt64 = 0
     /// How many calls are in the slow (suspending) path, per direction. Only the actor changes these,
     /// so the fast path decides "nobody is ahead of me" without taking a lock.
-    private var slowReceivers = 0
-    private var slowSenders = 0
+    var slowReceivers = 0
+    var slowSenders = 0
     /// The receive buffer, reused for every frame; it is heap-allocated so it never moves while
     /// libzmq points into it (messages up to 33 bytes live inside the `zmq_msg_t` itself).
     nonisolated(unsafe) let frame: UnsafeMutablePointer<zmq_msg_t>
