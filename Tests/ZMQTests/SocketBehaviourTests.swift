@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+
 import Testing
 @testable import ZMQ
 
@@ -262,7 +262,7 @@ struct SocketBehaviourTests {
         #expect(await kept.isClosed)
 
         struct Boom: Error {}
-        let escaped = Mutex<Socket?>(nil)
+        let escaped = Locked<Socket?>(nil)
         await #expect(throws: Boom.self) {
             try await withSocket(.pair) { socket in
                 escaped.withLock { $0 = socket }

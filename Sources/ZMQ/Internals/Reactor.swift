@@ -1,5 +1,5 @@
 internal import CZMQ
-import Synchronization
+import Synchronization  // Atomic
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +14,7 @@ final class Reactor: Sendable {
     static let shared = Reactor()
 
     private let epoll: Int32
-    private let queues = Mutex<[UInt64: WaitQueue]>([:])
+    private let queues = Locked<[UInt64: WaitQueue]>([:])
     private let nextToken = Atomic<UInt64>(1)
 
     private init() {

@@ -1,4 +1,4 @@
-import Synchronization
+
 
 /// Which readiness a waiter needs: `ZMQ_POLLIN` (receive) or `ZMQ_POLLOUT` (send).
 enum Direction: Sendable {
@@ -9,7 +9,7 @@ enum Direction: Sendable {
 /// The tasks suspended on one socket, in arrival order per direction.
 ///
 /// The socket's actor, the reactor thread and cancellation handlers all touch it, so its state sits
-/// under a `Mutex`, and every continuation is resumed exactly once, outside the lock. A waiter is
+/// under a lock (`Locked`), and every continuation is resumed exactly once, outside the lock. A waiter is
 /// either *waiting* (it may be cancelled, timed out or woken) or *woken* (its task will run on the
 /// actor and try the operation; nothing can take that away). The waiter leaves the queue only when
 /// its task has finished the attempt, so the queue is empty exactly when nobody is ahead of a new
@@ -30,7 +30,7 @@ final class WaitQueue: Sendable {
         }
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Whether nobody waits in `direction`, woken or not.
     func isIdle(_ direction: Direction) -> Bool {
