@@ -1,5 +1,6 @@
 internal import CZMQ
 import Dispatch
+import Synchronization
 
 /// A ZeroMQ context: the I/O threads and the `inproc://` namespace that sockets share.
 ///
@@ -15,6 +16,8 @@ public final class Context: Sendable {
 
     /// The `void *` context; libzmq contexts are thread-safe, so sharing it is sound.
     nonisolated(unsafe) let handle: UnsafeMutableRawPointer
+    /// Set once `zmq_ctx_term` has been started, so that it runs exactly once.
+    private let terminated = Atomic<Bool>(false)
 
     /// Creates a context with `ioThreads` I/O threads.
     ///
@@ -42,12 +45,34 @@ public final class Context: Sendable {
         zmq_ctx_shutdown(handle)
     }
 
+    /// Terminates the context and returns when libzmq has finished: every socket of the context must
+    /// be closed (or dropped), and messages still queued for sending are delivered or dropped
+    /// according to each socket's linger period first. Pending and later calls on its sockets
+    /// throw ``ZMQError/contextTerminated``. Calling it again returns at once.
+    ///
+    /// The blocking `zmq_ctx_term` runs on a Dispatch thread; the awaiting task only suspends.
+    /// Terminating ``Context/shared`` ends it for the whole process.
+    /// The corresponding C function is `zmq_ctx_term`.
+    public func terminate() async {
+        guard !terminated.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let handle = SendablePointer(handle)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global(qos: .utility).async {
+                Context.term(handle)
+                continuation.resume()
+            }
+        }
+    }
+
     deinit {
+        guard !terminated.load(ordering: .acquiring) else { return }
         // zmq_ctx_term blocks until linger expires: never on the caller's (possibly cooperative) thread.
         let handle = SendablePointer(handle)
-        DispatchQueue.global(qos: .utility).async {
-            while zmq_ctx_term(handle.pointer) != 0 && zmq_errno() == EINTR {}
-        }
+        DispatchQueue.global(qos: .utility).async { Context.term(handle) }
+    }
+
+    private static func term(_ handle: SendablePointer) {
+        while zmq_ctx_term(handle.pointer) != 0 && zmq_errno() == EINTR {}
     }
 }
 
