@@ -137,6 +137,40 @@ struct ReliabilityTests {
 
     // MARK: Load
 
+    @Test func aThousandSocketsWithWaitingTasksAreAllServed() async throws {
+        try await withTimeout(.seconds(60)) {
+            // A context of its own: libzmq's default limit is 1023 sockets per context.
+            let context = try Context()
+            let count = 1_000
+            var pulls: [Socket] = []
+            var endpoints: [String] = []
+            for _ in 0..<count {
+                let pull = try Socket.pull(context: context)
+                endpoints.append(try await bindFresh(pull, .inproc))
+                pulls.append(pull)
+            }
+            try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+                for (index, pull) in pulls.enumerated() {
+                    group.addTask { (index, try await pull.recv()) }
+                }
+                for pull in pulls { try await eventually { await pull.suspendedCalls.receive == 1 } }
+                // All thousand tasks are suspended; the reactor thread is the only thread waiting for them.
+                let push = try Socket.push(context: context)
+                for endpoint in endpoints { try await push.connect(endpoint) }
+                for index in 0..<count { try await push.send("\(index)") }
+                var served = Set<Int>()
+                for try await (index, message) in group {
+                    served.insert(index)
+                    #expect(!message.isEmpty)
+                }
+                #expect(served.count == count, "every waiting task got a message")
+                await push.close()
+            }
+            for pull in pulls { await pull.close() }
+            await context.terminate()
+        }
+    }
+
     @Test func manyTasksSendOnOneSocketConcurrently() async throws {
         try await withTimeout(.seconds(60)) {
             let (push, pull) = try await pipeline()
