@@ -1,5 +1,6 @@
 internal import CZMQ
 import Dispatch
+import Synchronization
 
 /// A ZeroMQ context: the I/O threads and the `inproc://` namespace that sockets share.
 ///
@@ -15,6 +16,9 @@ public final class Context: Sendable {
 
     /// The `void *` context; libzmq contexts are thread-safe, so sharing it is sound.
     nonisolated(unsafe) let handle: UnsafeMutableRawPointer
+    /// Whether a socket has been created, which starts libzmq's threads: from then on the options
+    /// that configure them are ignored by libzmq, so ``set(_:_:)-(ContextOption<Value>,_)`` refuses them.
+    let hasStarted = Atomic<Bool>(false)
 
     /// Creates a context with `ioThreads` I/O threads.
     ///
