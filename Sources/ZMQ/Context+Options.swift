@@ -74,7 +74,9 @@ extension ContextOption where Value == Int32 {
 
 extension ContextOption where Value == Int32? {
     /// The scheduling policy of libzmq's threads (`SCHED_OTHER`, `SCHED_FIFO`, ...); `nil` (the
-    /// default) leaves the operating system's. Before the first socket.
+    /// default) leaves the operating system's. Before the first socket. Beware: libzmq aborts the
+    /// process when its threads start if the policy cannot be applied (a real-time policy without
+    /// the privilege, for example).
     /// The corresponding C option is `ZMQ_THREAD_SCHED_POLICY`.
     public static var threadSchedulingPolicy: ContextOption {
         .init(ZMQ_THREAD_SCHED_POLICY, "ZMQ_THREAD_SCHED_POLICY", "threadSchedulingPolicy", .int32OrDefault,
@@ -100,7 +102,8 @@ extension ReadOnlyContextOption where Value == Int32 {
 
 extension WriteOnlyContextOption where Value == Int32 {
     /// The scheduling priority of libzmq's threads, for the ``ContextOption/threadSchedulingPolicy``;
-    /// before the first socket. (It cannot be read: libzmq reads `ZMQ_SOCKET_LIMIT` under the same number.)
+    /// before the first socket. As with the policy, libzmq aborts the process if the priority cannot
+    /// be applied. (It cannot be read: libzmq reads `ZMQ_SOCKET_LIMIT` under the same number.)
     /// The corresponding C option is `ZMQ_THREAD_PRIORITY`.
     public static var threadPriority: WriteOnlyContextOption {
         .init(ZMQ_THREAD_PRIORITY, "ZMQ_THREAD_PRIORITY", "threadPriority", .int32)

@@ -16,6 +16,11 @@ internal import CZMQ
 /// at once; otherwise the task suspends until libzmq reports readiness, and several tasks waiting on
 /// the same socket are served in the order they called. Cancelling a waiting task throws
 /// `CancellationError` and never loses a message: a message taken from libzmq is always returned.
+/// A timeout (the ``SocketOption/receiveTimeout`` and ``SocketOption/sendTimeout`` options, or a
+/// `timeout:` argument) ends a wait the same way, with ``ZMQError/timedOut``.
+///
+/// Options are typed keys: `try await socket.set(.linger, .zero)`, `try await socket.get(.type)`;
+/// see ``SocketOption``.
 ///
 /// A socket is closed by ``close()``, by ``withSocket(_:context:isolation:_:)`` when its body ends, or
 /// when the last reference to it goes away. The corresponding C type is a `zmq_socket` handle.
@@ -63,6 +68,8 @@ public actor Socket {
             throw ZMQError.draftUnavailable.with("cannot create a \(type) socket")
         }
         let handle = try LibZMQ.socket(context, type)
+        // The first socket starts the context's threads, whatever happens next.
+        context.hasStarted.store(true, ordering: .relaxed)
         let fd: Int32
         do {
             fd = try LibZMQ.int32Option(handle, ZMQ_FD, "ZMQ_FD")
@@ -70,7 +77,6 @@ public actor Socket {
             LibZMQ.close(handle)
             throw error
         }
-        context.hasStarted.store(true, ordering: .relaxed)
         self.type = type
         self.context = context
         self.handle = handle

@@ -79,6 +79,13 @@ extension OptionCodec {
     }
 }
 
+extension OptionCodec where Value: RawRepresentable, Value.RawValue == Int32 {
+    /// An `int` holding one of an enumeration's raw values.
+    static var enumeration: OptionCodec {
+        .int32({ Value(rawValue: $0)! }, { $0.rawValue })
+    }
+}
+
 extension OptionCodec where Value == Int32 {
     /// A plain `int`; libzmq checks the range.
     static var int32: OptionCodec { .int32({ $0 }, { $0 }) }
