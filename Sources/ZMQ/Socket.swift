@@ -148,7 +148,7 @@ public actor Socket {
     /// `timeout` (or, when `nil`, the socket's ``SocketOption/receiveTimeout`` or
     /// ``SocketOption/sendTimeout``) bounds the wait: the call throws ``ZMQError/timedOut`` if it is
     /// still waiting then. Like cancellation, a timeout only ends a waiter that has not been woken, so a
-    /// message taken from libzmq is always returned. Nothing about timeouts happens on the fast path.
+    /// message taken from libzmq is always returned. The fast path reads no clock and sets no timer.
     func perform<R>(
         _ direction: Direction,
         timeout: Duration? = nil,
@@ -186,8 +186,9 @@ public actor Socket {
         }
         while true {
             if let deadline, !committed {
-                // Also catches a deadline that passed while this waiter was woken (and so could not
-                // be failed by the timer) but then found nothing to do.
+                // Not worth parking (a zero timeout, or a deadline that passed while this waiter was
+                // woken and found nothing to do); `park` checks again once parked, for a timer that
+                // fires in between.
                 if MonotonicClock.now() >= deadline {
                     waiters.leave(id, direction)
                     schedule()
@@ -201,7 +202,7 @@ public actor Socket {
                 timer = nil
             }
             do {
-                try await park(id, direction, interruptible: !committed)
+                try await park(id, direction, interruptible: !committed, deadline: committed ? nil : deadline)
             } catch ZMQError.timedOut {
                 throw timedOut(direction, after: timeout)
             }
@@ -227,8 +228,8 @@ public actor Socket {
     }
 
     /// Suspends waiter `id` until it is woken at the head of its line, or, if `interruptible`, until
-    /// it is cancelled or times out; or until the socket closes.
-    private func park(_ id: UInt64, _ direction: Direction, interruptible: Bool) async throws {
+    /// it is cancelled or its `deadline` passes; or until the socket closes.
+    private func park(_ id: UInt64, _ direction: Direction, interruptible: Bool, deadline: UInt64?) async throws {
         let waiters = self.waiters
         if !interruptible {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
@@ -240,9 +241,12 @@ public actor Socket {
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 waiters.park(id, direction, continuation, interruptible: true)
-                // A cancellation that came before the waiter was parked found nothing to end.
+                // A cancellation, or a timer, that came before the waiter was parked (while it was
+                // woken, or on its way here) found nothing to end.
                 if Task.isCancelled {
                     waiters.fail(id, direction, with: CancellationError())
+                } else if let deadline, MonotonicClock.now() >= deadline {
+                    waiters.fail(id, direction, with: ZMQError.timedOut)
                 } else {
                     self.schedule()
                 }
