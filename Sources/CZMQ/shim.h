@@ -9,6 +9,9 @@
 // epoll is not part of Swift's Glibc module; the library's reactor waits on ZMQ_FD with it.
 #include <sys/epoll.h>
 
+// timerfd is not part of Swift's Glibc module either; the reactor ends timed-out waits with one.
+#include <sys/timerfd.h>
+
 #ifndef ZMQ_SERVER
 #define ZMQ_SERVER 12
 #define ZMQ_CLIENT 13

@@ -18,6 +18,9 @@ public final class Context: Sendable {
     nonisolated(unsafe) let handle: UnsafeMutableRawPointer
     /// Set once `zmq_ctx_term` has been started, so that it runs exactly once.
     private let terminated = Atomic<Bool>(false)
+    /// Whether a socket has been created, which starts libzmq's threads: from then on the options
+    /// that configure them are ignored by libzmq, so ``set(_:_:)-(ContextOption<Value>,_)`` refuses them.
+    let hasStarted = Atomic<Bool>(false)
 
     /// Creates a context with `ioThreads` I/O threads.
     ///

@@ -6,10 +6,13 @@ extension Socket {
     /// Completes without suspending when the message fits under the send high-water mark; otherwise
     /// suspends until it does (for PUB and other dropping types, libzmq drops instead of waiting).
     /// The corresponding C function is `zmq_send` with `ZMQ_DONTWAIT`.
+    /// - Parameter timeout: How long to wait for room; `nil` uses ``SocketOption/sendTimeout``
+    ///   (by default, forever). `.zero` only tries once.
     /// - Throws: ``ZMQError`` (for example ``ZMQError/invalidState`` for a REQ sending twice,
-    ///   ``ZMQError/socketClosed``), or `CancellationError` if the task is cancelled while waiting.
-    public func send(_ bytes: [UInt8]) async throws {
-        try await perform(.send) { handle, _ in
+    ///   ``ZMQError/socketClosed``), ``ZMQError/timedOut`` when the timeout passes (nothing was sent),
+    ///   or `CancellationError` if the task is cancelled while waiting.
+    public func send(_ bytes: [UInt8], timeout: Duration? = nil) async throws {
+        try await perform(.send, timeout: timeout) { handle, _ in
             try bytes.withUnsafeBytes { try LibZMQ.send(handle, $0, more: false) } ? () : nil
         }
     }
@@ -17,9 +20,11 @@ extension Socket {
     /// Sends the UTF-8 bytes of `text` as one message.
     ///
     /// The corresponding C function is `zmq_send` with `ZMQ_DONTWAIT`.
-    public func send(_ text: String) async throws {
+    /// - Parameter timeout: How long to wait for room; `nil` uses ``SocketOption/sendTimeout``.
+    /// - Throws: as ``send(_:timeout:)-([UInt8],_)``.
+    public func send(_ text: String, timeout: Duration? = nil) async throws {
         var text = text
-        try await perform(.send) { handle, _ in
+        try await perform(.send, timeout: timeout) { handle, _ in
             try text.withUTF8 { try LibZMQ.send(handle, UnsafeRawBufferPointer($0), more: false) } ? () : nil
         }
     }
@@ -28,15 +33,17 @@ extension Socket {
     ///
     /// Other tasks sending on the same socket wait until the whole message is out, so frames of
     /// different messages never interleave. Once the first frame has gone out the call finishes the
-    /// message even if its task is cancelled.
+    /// message even if its task is cancelled or its timeout passes.
     /// The corresponding C function is `zmq_send` with `ZMQ_SNDMORE` on every frame but the last.
-    /// - Throws: ``ZMQError/invalidArgument`` for an empty `parts`, or as ``send(_:)-([UInt8])``.
-    public func sendMultipart(_ parts: [[UInt8]]) async throws {
+    /// - Parameter timeout: How long to wait for room for the first frame; `nil` uses
+    ///   ``SocketOption/sendTimeout``.
+    /// - Throws: ``ZMQError/invalidArgument`` for an empty `parts`, or as ``send(_:timeout:)-([UInt8],_)``.
+    public func sendMultipart(_ parts: [[UInt8]], timeout: Duration? = nil) async throws {
         guard !parts.isEmpty else {
             throw ZMQError.invalidArgument.with("a multipart message needs at least one frame")
         }
         var next = 0
-        try await perform(.send) { (handle, committed) -> Void? in
+        try await perform(.send, timeout: timeout) { (handle, committed) -> Void? in
             while next < parts.count {
                 let more = next < parts.count - 1
                 guard try parts[next].withUnsafeBytes({ try LibZMQ.send(handle, $0, more: more) }) else { return nil }
@@ -50,14 +57,17 @@ extension Socket {
     /// Receives the next frame.
     ///
     /// Returns at once when a message is queued; otherwise suspends until one arrives. For a
-    /// multipart message this returns one frame per call; use ``recvMultipart()`` to receive
+    /// multipart message this returns one frame per call; use ``recvMultipart(timeout:)`` to receive
     /// messages whole.
     /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
-    /// - Throws: ``ZMQError``, or `CancellationError` if the task is cancelled while waiting (a
-    ///   message taken from libzmq is always returned, never dropped).
-    public func recv() async throws -> [UInt8] {
+    /// - Parameter timeout: How long to wait for a message; `nil` uses ``SocketOption/receiveTimeout``
+    ///   (by default, forever). `.zero` only takes a message that is already queued.
+    /// - Throws: ``ZMQError``, ``ZMQError/timedOut`` when the timeout passes, or `CancellationError`
+    ///   if the task is cancelled while waiting. Neither loses a message: a message taken from libzmq
+    ///   is always returned.
+    public func recv(timeout: Duration? = nil) async throws -> [UInt8] {
         let frame = self.frame
-        return try await perform(.receive) { handle, _ in
+        return try await perform(.receive, timeout: timeout) { handle, _ in
             try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
         }
     }
@@ -65,11 +75,13 @@ extension Socket {
     /// Receives the next message whole, as its list of frames.
     ///
     /// The corresponding C function is `zmq_msg_recv`, repeated while `zmq_msg_more` is set.
-    /// - Throws: as ``recv()``.
-    public func recvMultipart() async throws -> [[UInt8]] {
+    /// - Parameter timeout: How long to wait for the message to start; `nil` uses
+    ///   ``SocketOption/receiveTimeout``.
+    /// - Throws: as ``recv(timeout:)``.
+    public func recvMultipart(timeout: Duration? = nil) async throws -> [[UInt8]] {
         let frame = self.frame
         var parts: [[UInt8]] = []
-        return try await perform(.receive) { (handle, committed) -> [[UInt8]]? in
+        return try await perform(.receive, timeout: timeout) { (handle, committed) -> [[UInt8]]? in
             while try LibZMQ.receive(handle, into: frame) {
                 committed = true
                 parts.append(LibZMQ.bytes(of: frame))

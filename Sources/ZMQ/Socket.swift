@@ -16,6 +16,11 @@ internal import CZMQ
 /// at once; otherwise the task suspends until libzmq reports readiness, and several tasks waiting on
 /// the same socket are served in the order they called. Cancelling a waiting task throws
 /// `CancellationError` and never loses a message: a message taken from libzmq is always returned.
+/// A timeout (the ``SocketOption/receiveTimeout`` and ``SocketOption/sendTimeout`` options, or a
+/// `timeout:` argument) ends a wait the same way, with ``ZMQError/timedOut``.
+///
+/// Options are typed keys: `try await socket.set(.linger, .zero)`, `try await socket.get(.type)`;
+/// see ``SocketOption``.
 ///
 /// A socket is closed by ``close()``, by ``withSocket(_:context:isolation:_:)`` when its body ends, or
 /// when the last reference to it goes away. The corresponding C type is a `zmq_socket` handle.
@@ -47,6 +52,10 @@ public actor Socket {
     nonisolated(unsafe) let frame: UnsafeMutablePointer<zmq_msg_t>
     /// Set while a proxy owns the libzmq socket; every use through the actor is then refused.
     var lentToProxy = false
+    /// `ZMQ_RCVTIMEO` and `ZMQ_SNDTIMEO` as last set through ``set(_:_:)-(SocketOption<Value>,_)``;
+    /// `nil` waits forever. libzmq never applies them itself, because every call here is non-blocking.
+    var receiveTimeout: Duration?
+    var sendTimeout: Duration?
 
     /// Creates a socket of `type` in `context`.
     ///
@@ -59,6 +68,8 @@ public actor Socket {
             throw ZMQError.draftUnavailable.with("cannot create a \(type) socket")
         }
         let handle = try LibZMQ.socket(context, type)
+        // The first socket starts the context's threads, whatever happens next.
+        context.hasStarted.store(true, ordering: .relaxed)
         let fd: Int32
         do {
             fd = try LibZMQ.int32Option(handle, ZMQ_FD, "ZMQ_FD")
@@ -128,15 +139,24 @@ public actor Socket {
     /// `attempt` tries the operation once with `ZMQ_DONTWAIT` and returns `nil` on EAGAIN. It sets
     /// `committed` once it has changed the socket's state in a way that must be completed (the first
     /// frame of a multipart message went out or came in): from then on the call keeps waiting through
-    /// cancellation, so that a message is never left half-sent or half-received.
+    /// cancellation and timeouts, so that a message is never left half-sent or half-received.
     ///
     /// The first attempt is made at once when nobody is waiting ahead in the same direction, so a
     /// queued message costs no suspension. Otherwise the caller joins the line and its task is woken
     /// (by ``schedule()`` or the reactor) only when it is at the head of the line.
+    ///
+    /// `timeout` (or, when `nil`, the socket's ``SocketOption/receiveTimeout`` or
+    /// ``SocketOption/sendTimeout``) bounds the wait: the call throws ``ZMQError/timedOut`` if it is
+    /// still waiting then. Like cancellation, a timeout only ends a waiter that has not been woken, so a
+    /// message taken from libzmq is always returned. The fast path reads no clock and sets no timer.
     func perform<R>(
         _ direction: Direction,
+        timeout: Duration? = nil,
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) async throws -> R {
+        if let timeout, timeout < .zero {
+            throw ZMQError.invalidArgument.with("timeout \(timeout) is negative")
+        }
         var committed = false
         if (direction == .receive ? slowReceivers : slowSenders) == 0 {
             let handle = try usableHandle()
@@ -153,12 +173,39 @@ public actor Socket {
             }
         }
 
+        let timeout = timeout ?? (direction == .receive ? receiveTimeout : sendTimeout)
+        let deadline = timeout.flatMap(MonotonicClock.deadline(after:))
+        // The reactor's timer for this call, added only when it first parks.
+        var timer: UInt64?
         let id = nextWaiterID
         nextWaiterID &+= 1
         if direction == .receive { slowReceivers += 1 } else { slowSenders += 1 }
-        defer { if direction == .receive { slowReceivers -= 1 } else { slowSenders -= 1 } }
+        defer {
+            if direction == .receive { slowReceivers -= 1 } else { slowSenders -= 1 }
+            if let timer { Reactor.shared.cancelTimer(timer) }
+        }
         while true {
-            try await park(id, direction, cancellable: !committed)
+            if let deadline, !committed {
+                // Not worth parking (a zero timeout, or a deadline that passed while this waiter was
+                // woken and found nothing to do); `park` checks again once parked, for a timer that
+                // fires in between.
+                if MonotonicClock.now() >= deadline {
+                    waiters.leave(id, direction)
+                    schedule()
+                    throw timedOut(direction, after: timeout)
+                }
+                if timer == nil {
+                    timer = Reactor.shared.addTimer(deadline: deadline, token: token, waiter: id, direction: direction)
+                }
+            } else if committed, let key = timer {
+                Reactor.shared.cancelTimer(key)
+                timer = nil
+            }
+            do {
+                try await park(id, direction, interruptible: !committed, deadline: committed ? nil : deadline)
+            } catch ZMQError.timedOut {
+                throw timedOut(direction, after: timeout)
+            }
             // Woken at the head of the line: this task alone may now try, whatever happens to it.
             do {
                 let handle = try usableHandle()
@@ -175,22 +222,31 @@ public actor Socket {
         }
     }
 
-    /// Suspends waiter `id` until it is woken at the head of its line, cancelled, or the socket closes.
-    private func park(_ id: UInt64, _ direction: Direction, cancellable: Bool) async throws {
+    private func timedOut(_ direction: Direction, after timeout: Duration?) -> ZMQError {
+        let operation = direction == .receive ? "receive" : "send"
+        return ZMQError.timedOut.with("\(operation) on \(type) socket after \(timeout.map(DurationUnits.describe) ?? "?")")
+    }
+
+    /// Suspends waiter `id` until it is woken at the head of its line, or, if `interruptible`, until
+    /// it is cancelled or its `deadline` passes; or until the socket closes.
+    private func park(_ id: UInt64, _ direction: Direction, interruptible: Bool, deadline: UInt64?) async throws {
         let waiters = self.waiters
-        if !cancellable {
+        if !interruptible {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                waiters.park(id, direction, continuation)
+                waiters.park(id, direction, continuation, interruptible: false)
                 self.schedule()
             }
             return
         }
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                waiters.park(id, direction, continuation)
-                // A cancellation that came before the waiter was parked found nothing to end.
+                waiters.park(id, direction, continuation, interruptible: true)
+                // A cancellation, or a timer, that came before the waiter was parked (while it was
+                // woken, or on its way here) found nothing to end.
                 if Task.isCancelled {
                     waiters.fail(id, direction, with: CancellationError())
+                } else if let deadline, MonotonicClock.now() >= deadline {
+                    waiters.fail(id, direction, with: ZMQError.timedOut)
                 } else {
                     self.schedule()
                 }

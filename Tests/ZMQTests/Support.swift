@@ -86,11 +86,6 @@ extension Socket {
             try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
         }
     }
-
-    /// Sets `ZMQ_LINGER` to 0 so a test's close never waits for undelivered messages.
-    func lingerZero() throws {
-        try withHandle { try LibZMQ.setOption($0, 17 /* ZMQ_LINGER */, Int32(0), "ZMQ_LINGER") }
-    }
 }
 
 /// A plain TCP client (not ZeroMQ) for STREAM tests and hostile-peer tests. Its blocking calls run

@@ -46,19 +46,19 @@ enum LibZMQ {
 
     // MARK: Options
 
-    static func setOption(_ handle: Handle, _ option: Int32, _ value: Int32, _ name: String) throws(ZMQError) {
+    static func setOption(_ handle: Handle, _ option: Int32, _ value: Int32, _ name: @autoclosure () -> String) throws(ZMQError) {
         var value = value
-        _ = try check(name) { zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size) }
+        _ = try check(name()) { zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size) }
     }
 
-    static func setOption(_ handle: Handle, _ option: Int32, _ value: Int64, _ name: String) throws(ZMQError) {
+    static func setOption(_ handle: Handle, _ option: Int32, _ value: Int64, _ name: @autoclosure () -> String) throws(ZMQError) {
         var value = value
-        _ = try check(name) { zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size) }
+        _ = try check(name()) { zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size) }
     }
 
-    static func setOption(_ handle: Handle, _ option: Int32, _ value: UInt64, _ name: String) throws(ZMQError) {
+    static func setOption(_ handle: Handle, _ option: Int32, _ value: UInt64, _ name: @autoclosure () -> String) throws(ZMQError) {
         var value = value
-        _ = try check(name) { zmq_setsockopt(handle, option, &value, MemoryLayout<UInt64>.size) }
+        _ = try check(name()) { zmq_setsockopt(handle, option, &value, MemoryLayout<UInt64>.size) }
     }
 
     static func setOption(_ handle: Handle, _ option: Int32, bytes: [UInt8], _ name: String) throws(ZMQError) {
@@ -67,40 +67,91 @@ enum LibZMQ {
         }
     }
 
-    static func int32Option(_ handle: Handle, _ option: Int32, _ name: String) throws(ZMQError) -> Int32 {
+    static func int32Option(_ handle: Handle, _ option: Int32, _ name: @autoclosure () -> String) throws(ZMQError) -> Int32 {
         var value: Int32 = 0
         var size = MemoryLayout<Int32>.size
-        _ = try check(name) { zmq_getsockopt(handle, option, &value, &size) }
+        _ = try check(name()) { zmq_getsockopt(handle, option, &value, &size) }
         return value
     }
 
-    static func int64Option(_ handle: Handle, _ option: Int32, _ name: String) throws(ZMQError) -> Int64 {
+    static func int64Option(_ handle: Handle, _ option: Int32, _ name: @autoclosure () -> String) throws(ZMQError) -> Int64 {
         var value: Int64 = 0
         var size = MemoryLayout<Int64>.size
-        _ = try check(name) { zmq_getsockopt(handle, option, &value, &size) }
+        _ = try check(name()) { zmq_getsockopt(handle, option, &value, &size) }
         return value
     }
 
-    static func uint64Option(_ handle: Handle, _ option: Int32, _ name: String) throws(ZMQError) -> UInt64 {
+    static func uint64Option(_ handle: Handle, _ option: Int32, _ name: @autoclosure () -> String) throws(ZMQError) -> UInt64 {
         var value: UInt64 = 0
         var size = MemoryLayout<UInt64>.size
-        _ = try check(name) { zmq_getsockopt(handle, option, &value, &size) }
+        _ = try check(name()) { zmq_getsockopt(handle, option, &value, &size) }
         return value
     }
 
     /// Reads a binary option of at most `capacity` bytes.
-    static func bytesOption(_ handle: Handle, _ option: Int32, capacity: Int = 256, _ name: String) throws(ZMQError) -> [UInt8] {
+    static func bytesOption(_ handle: Handle, _ option: Int32, capacity: Int = 256, _ name: @autoclosure () -> String) throws(ZMQError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: capacity)
         var size = capacity
-        _ = try check(name) { buffer.withUnsafeMutableBytes { zmq_getsockopt(handle, option, $0.baseAddress, &size) } }
+        _ = try check(name()) { buffer.withUnsafeMutableBytes { zmq_getsockopt(handle, option, $0.baseAddress, &size) } }
         return Array(buffer.prefix(size))
     }
 
     /// Reads a NUL-terminated string option; an empty string reads as `nil`.
-    static func stringOption(_ handle: Handle, _ option: Int32, _ name: String) throws(ZMQError) -> String? {
-        var bytes = try bytesOption(handle, option, capacity: 1024, name)
+    static func stringOption(_ handle: Handle, _ option: Int32, _ name: @autoclosure () -> String) throws(ZMQError) -> String? {
+        var bytes = try bytesOption(handle, option, capacity: 1024, name())
         if let nul = bytes.firstIndex(of: 0) { bytes.removeSubrange(nul...) }
         return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Sets an option from its C representation; an empty byte string is passed as `NULL`, which is
+    /// how libzmq clears string options (and resets PLAIN credentials to the NULL mechanism).
+    static func setOption(_ handle: Handle, _ option: Int32, _ value: OptionValue, _ detail: @autoclosure () -> String) throws(ZMQError) {
+        switch value {
+        case .int32(let value): try setOption(handle, option, value, detail())
+        case .int64(let value): try setOption(handle, option, value, detail())
+        case .uint64(let value): try setOption(handle, option, value, detail())
+        case .bytes(let bytes):
+            _ = try check(detail()) {
+                bytes.isEmpty
+                    ? zmq_setsockopt(handle, option, nil, 0)
+                    : bytes.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
+            }
+        }
+    }
+
+    /// Reads an option in its C representation.
+    static func option(_ handle: Handle, _ option: Int32, _ layout: OptionLayout, _ detail: @autoclosure () -> String) throws(ZMQError) -> OptionValue {
+        switch layout {
+        case .int32: return .int32(try int32Option(handle, option, detail()))
+        case .int64: return .int64(try int64Option(handle, option, detail()))
+        case .uint64: return .uint64(try uint64Option(handle, option, detail()))
+        case .bytes(let capacity): return .bytes(try bytesOption(handle, option, capacity: capacity, detail()))
+        case .string(let capacity):
+            var bytes = try bytesOption(handle, option, capacity: capacity, detail())
+            if let nul = bytes.firstIndex(of: 0) { bytes.removeSubrange(nul...) }
+            return .bytes(bytes)
+        }
+    }
+
+    // MARK: Context options
+
+    /// Sets a context option. `zmq_ctx_set` is thread-safe, so any thread may call it.
+    static func setContextOption(_ context: UnsafeMutableRawPointer, _ option: Int32, _ value: Int32, _ detail: @autoclosure () -> String) throws(ZMQError) {
+        _ = try check(detail()) { zmq_ctx_set(context, option, value) }
+    }
+
+    /// Reads a context option. Every readable context option is a non-negative `int`, except the
+    /// scheduling policy, whose default is -1; so -1 with `errno` set is the only failure.
+    static func contextOption(_ context: UnsafeMutableRawPointer, _ option: Int32, _ detail: @autoclosure () -> String) throws(ZMQError) -> Int32 {
+        while true {
+            errno = 0
+            let value = zmq_ctx_get(context, option)
+            if value != -1 { return value }
+            let code = zmq_errno()
+            if code == 0 { return value }
+            if code == EINTR { continue }
+            throw ZMQError(code: code, detail: detail())
+        }
     }
 
     /// The socket's readiness (`ZMQ_EVENTS`): `ZMQ_POLLIN` and/or `ZMQ_POLLOUT`. Reading it also

@@ -5,21 +5,45 @@ import Glibc
 #endif
 
 /// One thread for the whole process that waits on the `ZMQ_FD` of every socket with a suspended
-/// task, using epoll in one-shot mode.
+/// task, using epoll in one-shot mode, and ends waits whose timeout has passed.
 ///
 /// `ZMQ_FD` only says "something changed", so the reactor never decides readiness: it wakes the
 /// first waiter of each direction, whose task re-reads `ZMQ_EVENTS` on the socket's actor. A socket
 /// is armed only while it has a waiter, so idle sockets cost nothing, and no thread exists per socket.
+///
+/// Timeouts live here too, as deadlines in a heap with one timerfd in the epoll set armed for the
+/// earliest. That was chosen over a task per timed wait (sleeping until the deadline, cancelled when
+/// the wait ends) because a wait that ends in time, the common case, then costs a locked heap insert
+/// and removal instead of creating, scheduling and cancelling a task on the cooperative pool; and an
+/// expired wait is failed straight from this thread, exactly like a cancelled one, with no pool
+/// thread needed to notice it.
 final class Reactor: Sendable {
     static let shared = Reactor()
 
     private let epoll: Int32
     private let queues = Locked<[UInt64: WaitQueue]>([:])
     private let nextToken = Atomic<UInt64>(1)
+    /// The timerfd, armed (absolute, `CLOCK_MONOTONIC`) for the earliest deadline in `timers`.
+    private let timerFD: Int32
+    private let timers = Locked(Timers())
+    /// The epoll token of the timerfd; socket tokens start at 1.
+    private static let timerToken: UInt64 = 0
+
+    private struct Timers {
+        var queue = TimerQueue()
+        /// The deadline the timerfd is armed for; 0 when disarmed.
+        var armed: UInt64 = 0
+    }
 
     private init() {
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epoll >= 0, "epoll_create1 failed: \(String(cString: strerror(errno)))")
+        timerFD = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_CLOEXEC | TFD_NONBLOCK))
+        precondition(timerFD >= 0, "timerfd_create failed: \(String(cString: strerror(errno)))")
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u64 = Reactor.timerToken
+        precondition(epoll_ctl(epoll, EPOLL_CTL_ADD, timerFD, &event) == 0, "cannot watch the timerfd")
         var thread = pthread_t()
         let started = pthread_create(&thread, nil, { context in
             Unmanaged<Reactor>.fromOpaque(context!).takeUnretainedValue().run()
@@ -61,6 +85,56 @@ final class Reactor: Sendable {
         _ = queues.withLock { $0.removeValue(forKey: token) }
     }
 
+    // MARK: Timeouts
+
+    /// Fails waiter `waiter` of `token`'s queue with ``ZMQError/timedOut`` at `deadline`
+    /// (``MonotonicClock`` nanoseconds) unless ``cancelTimer(_:)`` comes first. As with cancellation,
+    /// only a waiter that is still waiting and interruptible is failed. Returns the timer's key.
+    func addTimer(deadline: UInt64, token: UInt64, waiter: UInt64, direction: Direction) -> UInt64 {
+        timers.withLock { timers in
+            let key = timers.queue.add(deadline: deadline, token: token, waiter: waiter, direction: direction)
+            if timers.armed == 0 || deadline < timers.armed {
+                arm(deadline)
+                timers.armed = deadline
+            }
+            return key
+        }
+    }
+
+    /// Forgets a timer; the timerfd may still fire for it, which is harmless.
+    func cancelTimer(_ key: UInt64) {
+        timers.withLock { $0.queue.remove(key) }
+    }
+
+    /// How many timers of `token` are pending (for tests).
+    func pendingTimers(token: UInt64) -> Int {
+        timers.withLock { $0.queue.count(token: token) }
+    }
+
+    /// Arms the timerfd for the absolute `deadline`, or disarms it for 0. Called under the `timers`
+    /// lock, so the armed time always matches `Timers.armed`.
+    private func arm(_ deadline: UInt64) {
+        var spec = itimerspec()
+        spec.it_value.tv_sec = Int(deadline / 1_000_000_000)
+        spec.it_value.tv_nsec = Int(deadline % 1_000_000_000)
+        _ = timerfd_settime(timerFD, Int32(TFD_TIMER_ABSTIME), &spec, nil)
+    }
+
+    private func fireTimers() {
+        var expirations: UInt64 = 0
+        _ = read(timerFD, &expirations, MemoryLayout<UInt64>.size)
+        let expired = timers.withLock { timers -> [TimerQueue.Entry] in
+            let expired = timers.queue.popExpired(now: MonotonicClock.now())
+            let next = timers.queue.earliest() ?? 0
+            arm(next)
+            timers.armed = next
+            return expired
+        }
+        for entry in expired {
+            queues.withLock { $0[entry.token] }?.fail(entry.waiter, entry.direction, with: ZMQError.timedOut)
+        }
+    }
+
     private func run() {
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
@@ -69,6 +143,10 @@ final class Reactor: Sendable {
             if count < 0 { continue }  // EINTR
             for index in 0..<Int(count) {
                 let token = events[index].data.u64
+                if token == Reactor.timerToken {
+                    fireTimers()
+                    continue
+                }
                 guard let queue = queues.withLock({ $0[token] }) else { continue }
                 queue.wakeFirst(.receive)
                 queue.wakeFirst(.send)

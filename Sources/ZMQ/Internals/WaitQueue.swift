@@ -18,6 +18,8 @@ final class WaitQueue: Sendable {
     private struct Waiter {
         let id: UInt64
         var continuation: UnsafeContinuation<Void, any Error>?
+        /// Whether cancellation and timeouts may end the wait; not once a multipart message is half done.
+        var interruptible: Bool
     }
 
     private struct State {
@@ -45,13 +47,15 @@ final class WaitQueue: Sendable {
     }
 
     /// Parks waiter `id` with `continuation`: a new waiter joins the back of the line, a waiter that
-    /// was woken but found nothing to do keeps its place.
-    func park(_ id: UInt64, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>) {
+    /// was woken but found nothing to do keeps its place. Only an `interruptible` waiter can be ended
+    /// by ``fail(_:_:with:)``.
+    func park(_ id: UInt64, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, interruptible: Bool) {
         state.withLock { state in
             if let index = state[direction].firstIndex(where: { $0.id == id }) {
                 state[direction][index].continuation = continuation
+                state[direction][index].interruptible = interruptible
             } else {
-                state[direction].append(Waiter(id: id, continuation: continuation))
+                state[direction].append(Waiter(id: id, continuation: continuation, interruptible: interruptible))
             }
         }
     }
@@ -96,13 +100,14 @@ final class WaitQueue: Sendable {
         continuations.forEach { $0.resume() }
     }
 
-    /// Ends waiter `id` with `error` if it is still waiting (cancellation, timeout); a woken waiter is
-    /// left alone because its task is about to run and may already own a message.
-    /// Returns whether the waiter was ended.
+    /// Ends waiter `id` with `error` if it is still waiting and interruptible (cancellation, timeout);
+    /// a woken waiter is left alone because its task is about to run and may already own a message,
+    /// and so is one in the middle of a multipart message. Returns whether the waiter was ended.
     @discardableResult
     func fail(_ id: UInt64, _ direction: Direction, with error: any Error) -> Bool {
         let continuation = state.withLock { state -> UnsafeContinuation<Void, any Error>? in
             guard let index = state[direction].firstIndex(where: { $0.id == id }),
+                  state[direction][index].interruptible,
                   let continuation = state[direction][index].continuation else { return nil }
             state[direction].remove(at: index)
             return continuation

@@ -1,0 +1,65 @@
+internal import CZMQ
+
+extension Socket {
+    /// Sets `option` to `value` and returns the socket, for chaining.
+    ///
+    /// ```swift
+    /// let push = try await Socket.push().set(.linger, .zero).set(.sendHighWaterMark, 10).connect(endpoint)
+    /// ```
+    /// Most options apply to later `bind`s and `connect`s only, so set them first.
+    /// The corresponding C function is `zmq_setsockopt`.
+    /// - Throws: ``ZMQError/invalidArgument`` for a `Duration` that is negative or does not fit libzmq's
+    ///   `int` of milliseconds, or the libzmq error (usually ``ZMQError/invalidValue``) for a value or
+    ///   socket type libzmq refuses; either names the option and the value, as in
+    ///   `ZMQ_SNDHWM (sendHighWaterMark) = -1: Invalid argument`.
+    @discardableResult
+    public func set<Value>(_ option: SocketOption<Value>, _ value: Value) throws -> Socket {
+        try setOption(option.key, value)
+        return self
+    }
+
+    /// Sets the write-only `option` to `value` and returns the socket, for chaining.
+    ///
+    /// The corresponding C function is `zmq_setsockopt`.
+    /// - Throws: as ``set(_:_:)-(SocketOption<Value>,_)``; libzmq refuses an option that does not apply
+    ///   to the socket type (for example ``WriteOnlySocketOption/routerMandatory`` on a DEALER) with
+    ///   ``ZMQError/invalidValue``.
+    @discardableResult
+    public func set<Value>(_ option: WriteOnlySocketOption<Value>, _ value: Value) throws -> Socket {
+        try setOption(option.key, value)
+        return self
+    }
+
+    /// The current value of `option`.
+    ///
+    /// The corresponding C function is `zmq_getsockopt`.
+    /// - Throws: ``ZMQError/socketClosed`` once the socket is closed, or the libzmq error naming the option.
+    public func get<Value>(_ option: SocketOption<Value>) throws -> Value {
+        try getOption(option.key)
+    }
+
+    /// The current value of the read-only `option`.
+    ///
+    /// The corresponding C function is `zmq_getsockopt`.
+    /// - Throws: ``ZMQError/socketClosed`` once the socket is closed, or the libzmq error naming the option.
+    public func get<Value>(_ option: ReadOnlySocketOption<Value>) throws -> Value {
+        try getOption(option.key)
+    }
+
+    private func setOption<Value>(_ key: OptionKey<Value>, _ value: Value) throws {
+        let encoded = try key.encode(value)
+        try withHandle { handle in try LibZMQ.setOption(handle, key.code, encoded, key.detail(value)) }
+        // Every send and receive here uses ZMQ_DONTWAIT, so libzmq never applies its own timeouts:
+        // the wait mechanism enforces them, and needs to know them.
+        if case .int32(let milliseconds) = encoded {
+            let timeout: Duration? = milliseconds < 0 ? nil : .milliseconds(milliseconds)
+            if key.code == ZMQ_RCVTIMEO { receiveTimeout = timeout }
+            if key.code == ZMQ_SNDTIMEO { sendTimeout = timeout }
+        }
+    }
+
+    private func getOption<Value>(_ key: OptionKey<Value>) throws -> Value {
+        let raw = try withHandle { handle in try LibZMQ.option(handle, key.code, key.codec.layout, key.description) }
+        return key.codec.decode(raw)
+    }
+}

@@ -1,0 +1,297 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import ZMQ
+
+private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+@Suite(.timeLimit(.minutes(1)))
+struct TimeoutTests {
+    /// A PUSH/PULL pair over a fresh inproc endpoint, with linger 0.
+    func pipeline() async throws -> (push: Socket, pull: Socket) {
+        let pull = try await Socket.pull().set(.linger, .zero)
+        let endpoint = try await bindFresh(pull, .inproc)
+        let push = try await Socket.push().set(.linger, .zero).connect(endpoint)
+        return (push, pull)
+    }
+
+    @Test func receiveTimeoutOptionEndsAWaitingReceiveAndLosesNothing() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            try await pull.set(.receiveTimeout, .milliseconds(50))
+            let start = ContinuousClock.now
+            let error = await #expect(throws: ZMQError.timedOut) { try await pull.recv() }
+            #expect(ContinuousClock.now - start >= .milliseconds(50), "a timeout never fires early")
+            #expect(error?.description == "receive on PULL socket after 50 ms: operation timed out")
+            #expect(await pull.suspendedCalls.receive == 0)
+            await #expect(throws: ZMQError.timedOut) { try await pull.recvMultipart() }
+
+            try await push.send("after the timeout")
+            #expect(try await pull.recv() == bytes("after the timeout"))
+            try await push.sendMultipart([[1], [2]])
+            #expect(try await pull.recvMultipart() == [[1], [2]])
+        }
+    }
+
+    @Test func perCallTimeoutOverridesTheOption() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            try await pull.set(.receiveTimeout, .seconds(30))
+            let start = ContinuousClock.now
+            await #expect(throws: ZMQError.timedOut) { try await pull.recv(timeout: .milliseconds(20)) }
+            #expect(ContinuousClock.now - start >= .milliseconds(20))
+
+            // A longer per-call timeout outlasts a short option.
+            try await pull.set(.receiveTimeout, .milliseconds(10))
+            let waiting = Task { try await pull.recv(timeout: .seconds(30)) }
+            try await eventually { await pull.suspendedCalls.receive == 1 }
+            try await Task.sleep(for: .milliseconds(50))  // five times the option's timeout
+            #expect(await pull.suspendedCalls.receive == 1, "still waiting")
+            try await push.send("late")
+            #expect(try await waiting.value == bytes("late"))
+        }
+    }
+
+    @Test func zeroTimeoutOnlyTakesWhatIsQueued() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            await #expect(throws: ZMQError.timedOut) { try await pull.recv(timeout: .zero) }
+            try await push.send("queued")
+            try await eventually { (try? await pull.get(.events))?.contains(.readable) == true }
+            #expect(try await pull.recv(timeout: .zero) == bytes("queued"))
+            #expect(await Reactor.shared.pendingTimers(token: pull.token) == 0)
+        }
+    }
+
+    @Test func sendTimeoutFiresOnAFullPipeAndSendsNothing() async throws {
+        try await withTimeout {
+            let pull = try await Socket.pull().set(.receiveHighWaterMark, 1).set(.linger, .zero)
+            let endpoint = try await bindFresh(pull, .inproc)
+            let push = try await Socket.push().set(.sendHighWaterMark, 1).set(.linger, .zero).connect(endpoint)
+            // Fill the pipe: with a zero timeout a send only goes if there is room.
+            var sent = 0
+            while sent < 10_000 {
+                do {
+                    try await push.send("m\(sent)", timeout: .zero)
+                    sent += 1
+                } catch ZMQError.timedOut {
+                    break
+                }
+            }
+            #expect(sent >= 1 && sent < 10_000)
+
+            try await push.set(.sendTimeout, .milliseconds(30))
+            #expect(try await push.get(.sendTimeout) == .milliseconds(30))
+            let start = ContinuousClock.now
+            let error = await #expect(throws: ZMQError.timedOut) { try await push.send("too many") }
+            #expect(ContinuousClock.now - start >= .milliseconds(30))
+            #expect(error?.description == "send on PUSH socket after 30 ms: operation timed out")
+            await #expect(throws: ZMQError.timedOut) { try await push.sendMultipart([[1], [2]]) }
+            #expect(await push.suspendedCalls.send == 0)
+
+            // Exactly the accepted messages arrive, in order; the timed-out ones were not sent.
+            for index in 0..<sent { #expect(try await pull.recv() == bytes("m\(index)")) }
+            try await push.send("after", timeout: .seconds(10))
+            #expect(try await pull.recv() == bytes("after"))
+        }
+    }
+
+    @Test func multipartSendTimesOutBeforeItsFirstFrameOnly() async throws {
+        try await withTimeout {
+            // No peer: nothing can go, so the whole message times out and no frame is left behind.
+            let push = try await Socket.push().set(.linger, .zero)
+            let endpoint = try await bindFresh(push, .inproc)
+            await #expect(throws: ZMQError.timedOut) { try await push.sendMultipart([[1], [2], [3]], timeout: .milliseconds(20)) }
+            let pull = try await Socket.pull().set(.linger, .zero).connect(endpoint)
+            try await push.sendMultipart([[4], [5]])
+            #expect(try await pull.recvMultipart() == [[4], [5]])
+        }
+    }
+
+    @Test func timedOutHeadOfTheLineLetsTheNextReceiverHaveTheMessage() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            let first = Task { try await pull.recv(timeout: .milliseconds(20)) }
+            try await eventually { await pull.suspendedCalls.receive == 1 }
+            let second = Task { try await pull.recv() }
+            try await eventually { await pull.suspendedCalls.receive == 2 }
+            await #expect(throws: ZMQError.timedOut) { try await first.value }
+            #expect(await pull.suspendedCalls.receive == 1)
+            try await push.send("for the second")
+            #expect(try await second.value == bytes("for the second"))
+        }
+    }
+
+    @Test func timedOutReceiverInTheMiddleKeepsTheOthersInOrder() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            let first = Task { try await pull.recv() }
+            try await eventually { await pull.suspendedCalls.receive == 1 }
+            let second = Task { try await pull.recv(timeout: .milliseconds(20)) }
+            try await eventually { await pull.suspendedCalls.receive == 2 }
+            let third = Task { try await pull.recv() }
+            try await eventually { await pull.suspendedCalls.receive == 3 }
+            await #expect(throws: ZMQError.timedOut) { try await second.value }
+            try await push.send("a")
+            try await push.send("b")
+            #expect(try await first.value == bytes("a"))
+            #expect(try await third.value == bytes("b"))
+            // A zero timeout does not jump the line: with a message queued for a waiter, it gives up.
+            let waiting = Task { try await pull.recv() }
+            try await eventually { await pull.suspendedCalls.receive == 1 }
+            try await push.send("c")
+            await #expect(throws: ZMQError.timedOut) { try await pull.recv(timeout: .zero) }
+            #expect(try await waiting.value == bytes("c"))
+        }
+    }
+
+    @Test func racingTimeoutsNeverLoseOrDuplicateMessages() async throws {
+        try await withTimeout(.seconds(40)) {
+            let (push, pull) = try await pipeline()
+            let total = 2_000
+            let sender = Task {
+                for index in 0..<total {
+                    try await push.sendMultipart([bytes("\(index)"), [1, 2, 3]])
+                    if index % 16 == 0 { try await Task.sleep(for: .microseconds(100)) }
+                }
+            }
+            var received: [Int] = []
+            var timeouts = 0
+            while received.count < total {
+                do {
+                    let parts = try await pull.recvMultipart(timeout: .microseconds(Int64.random(in: 0...300)))
+                    #expect(parts.count == 2 && parts[1] == [1, 2, 3])
+                    received.append(Int(String(decoding: parts[0], as: UTF8.self))!)
+                } catch ZMQError.timedOut {
+                    timeouts += 1
+                }
+            }
+            try await sender.value
+            #expect(received == Array(0..<total))
+            #expect(timeouts > 0, "the race was exercised")
+            #expect(await Reactor.shared.pendingTimers(token: pull.token) == 0)
+        }
+    }
+
+    @Test func waitsThatEndInTimeRemoveTheirTimers() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            try await pull.set(.receiveTimeout, .seconds(30))
+            let token = await pull.token
+            for index in 0..<50 {
+                let waiting = Task { try await pull.recv() }
+                try await eventually { await pull.suspendedCalls.receive == 1 }
+                #expect(Reactor.shared.pendingTimers(token: token) == 1)
+                try await push.send("\(index)")
+                #expect(try await waiting.value == bytes("\(index)"))
+                #expect(Reactor.shared.pendingTimers(token: token) == 0)
+            }
+            // Closing a socket ends its timed waiters and their timers.
+            let waiting = Task { try await pull.recv() }
+            try await eventually { await pull.suspendedCalls.receive == 1 }
+            await pull.close()
+            await #expect(throws: ZMQError.socketClosed) { try await waiting.value }
+            #expect(Reactor.shared.pendingTimers(token: token) == 0)
+        }
+    }
+
+    @Test func manySocketsTimeOutIndependently() async throws {
+        try await withTimeout(.seconds(30)) {
+            let pulls = try (0..<100).map { _ in try Socket.pull() }
+            for pull in pulls { try await bindFresh(pull, .inproc) }
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (index, pull) in pulls.enumerated() {
+                    group.addTask {
+                        do {
+                            _ = try await pull.recv(timeout: .milliseconds(Int64(1 + (index * 37) % 50)))
+                            return false
+                        } catch ZMQError.timedOut {
+                            return true
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.count == pulls.count && outcomes.allSatisfy { $0 })
+            for pull in pulls { await pull.close() }
+        }
+    }
+
+    @Test func negativeTimeoutsAreRefused() async throws {
+        let (push, pull) = try await pipeline()
+        await #expect(throws: ZMQError.invalidArgument) { try await pull.recv(timeout: .milliseconds(-1)) }
+        await #expect(throws: ZMQError.invalidArgument) { try await push.send("x", timeout: .seconds(-1)) }
+        let error = await #expect(throws: ZMQError.invalidArgument) { try await push.set(.sendTimeout, .milliseconds(-1)) }
+        #expect(error?.description.hasPrefix("ZMQ_SNDTIMEO (sendTimeout) = -1 ms") == true)
+        #expect(try await push.get(.sendTimeout) == nil)
+    }
+
+    @Test func cancellationStillWorksWithATimeout() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            let waiting = Task { try await pull.recv(timeout: .seconds(30)) }
+            try await eventually { await pull.suspendedCalls.receive == 1 }
+            waiting.cancel()
+            await #expect(throws: CancellationError.self) { try await waiting.value }
+            #expect(await Reactor.shared.pendingTimers(token: pull.token) == 0)
+            try await push.send("after cancel")
+            #expect(try await pull.recv(timeout: .seconds(10)) == bytes("after cancel"))
+        }
+    }
+}
+
+/// The parts of the wait mechanism that timeouts rely on, tested directly.
+@Suite(.timeLimit(.minutes(1)))
+struct TimerMechanismTests {
+    @Test func timerQueueReturnsLiveDeadlinesInOrder() {
+        var queue = TimerQueue()
+        var keys: [UInt64: UInt64] = [:]  // key -> deadline
+        for _ in 0..<500 {
+            let deadline = UInt64.random(in: 1...1_000_000)
+            keys[queue.add(deadline: deadline, token: 1, waiter: 0, direction: .receive)] = deadline
+        }
+        let removed = Set(keys.keys.shuffled().prefix(300))
+        for key in removed { queue.remove(key) }
+        #expect(queue.count(token: 1) == 200)
+        let expired = queue.popExpired(now: 500_000)
+        let deadlines = expired.map(\.deadline)
+        #expect(deadlines == deadlines.sorted())
+        #expect(Set(expired.map(\.key)) == Set(keys.filter { !removed.contains($0.key) && $0.value <= 500_000 }.keys))
+        let rest = queue.popExpired(now: .max)
+        #expect(expired.count + rest.count == 200)
+        #expect(queue.earliest() == nil)
+    }
+
+    @Test func aWaiterInTheMiddleOfAMultipartMessageCannotBeInterrupted() async throws {
+        try await withTimeout {
+            let queue = WaitQueue()
+            let parked = Task {
+                try await withUnsafeThrowingContinuation { continuation in
+                    queue.park(1, .receive, continuation, interruptible: false)
+                }
+            }
+            try await eventually { !queue.isIdle(.receive) }
+            #expect(queue.fail(1, .receive, with: ZMQError.timedOut) == false)
+            #expect(queue.wakeFirst(.receive))
+            try await parked.value
+        }
+    }
+
+    @Test func reactorTimerFailsAWaitingWaiter() async throws {
+        try await withTimeout {
+            let queue = WaitQueue()
+            let token = Reactor.shared.register(queue)
+            let parked = Task {
+                try await withUnsafeThrowingContinuation { continuation in
+                    queue.park(7, .send, continuation, interruptible: true)
+                }
+            }
+            try await eventually { !queue.isIdle(.send) }
+            _ = Reactor.shared.addTimer(deadline: MonotonicClock.now() + 5_000_000, token: token, waiter: 7, direction: .send)
+            await #expect(throws: ZMQError.timedOut) { try await parked.value }
+            #expect(queue.isIdle(.send))
+            #expect(Reactor.shared.pendingTimers(token: token) == 0)
+            Reactor.shared.unregister(fd: -1, token: token, added: false)
+        }
+    }
+}
