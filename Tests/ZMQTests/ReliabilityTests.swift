@@ -120,7 +120,7 @@ struct ReliabilityTests {
             let endpoint = freshEndpoint(.ipc)
             let sending = try Context()
             let push = try Socket.push(context: sending)
-            try await push.withHandle { try LibZMQ.setOption($0, 17 /* ZMQ_LINGER */, Int32(10_000), "ZMQ_LINGER") }
+            try await push.set(.linger, .seconds(10))
             try await push.connect(endpoint)
             try await push.send("delivered after close")
             await push.close()
@@ -236,6 +236,14 @@ struct ReliabilityTests {
         BadInput(name: "subscribe on PUB", expected: .wrongSocketType, type: .pub) { try await $0.subscribe("topic") },
         BadInput(name: "unbind what was never bound", expected: .noSuchEndpoint, type: .pair) { try await $0.unbind("tcp://127.0.0.1:1") },
         BadInput(name: "empty multipart", expected: .invalidArgument, type: .push) { try await $0.sendMultipart([]) },
+        BadInput(name: "negative high-water mark", expected: .invalidValue, type: .push) { try await $0.set(.sendHighWaterMark, -1) },
+        BadInput(name: "negative linger", expected: .invalidArgument, type: .push) { try await $0.set(.linger, .milliseconds(-5)) },
+        BadInput(name: "timeout beyond Int32 milliseconds", expected: .invalidArgument, type: .pull) {
+            try await $0.set(.receiveTimeout, .seconds(3_000_000))
+        },
+        BadInput(name: "routing id longer than 255 bytes", expected: .invalidValue, type: .dealer) {
+            try await $0.set(.routingID, [UInt8](repeating: 1, count: 256))
+        },
         BadInput(name: "send on a closed socket", expected: .socketClosed, type: .push) { socket in
             await socket.close()
             try await socket.send("too late")
@@ -258,6 +266,25 @@ struct ReliabilityTests {
     }
 
     // MARK: Hostile peers
+
+    @Test func oversizedMessageIsRefusedWithoutStallingOtherPeers() async throws {
+        try await withTimeout(.seconds(20)) {
+            let router = try await Socket.router().set(.maxMessageSize, 1024)
+            let endpoint = try await bindFresh(router, .tcp)
+            let offender = try await Socket.dealer().set(.linger, .zero).connect(endpoint)
+            let good = try await Socket.dealer().set(.linger, .zero).connect(endpoint)
+
+            // libzmq drops the connection that sent a frame above the limit; the frame never arrives.
+            try await offender.send([UInt8](repeating: 0xEE, count: 4096))
+            try await good.send("small and welcome")
+            let message = try await router.recvMultipart()
+            #expect(message.last == Array("small and welcome".utf8))
+            try await router.sendMultipart([message[0], Array("reply".utf8)])
+            #expect(try await good.recv() == Array("reply".utf8))
+            // Nothing else is ever delivered: the oversized frame was refused, not queued.
+            await #expect(throws: ZMQError.timedOut) { try await router.recv(timeout: .milliseconds(300)) }
+        }
+    }
 
     @Test(arguments: [SocketType.rep, .router])
     func garbageAndTruncatedGreetingsDoNotStallOtherPeers(_ type: SocketType) async throws {
