@@ -191,11 +191,38 @@ extension Message: RandomAccessCollection {
         return withExtendedLifetime(storage) { storage.bytes[position] }
     }
 
-    /// Lets `Array(message)`, `Data(message)` and `String(decoding:as:)` copy the bytes in one go.
+    /// Lets `Data(message)` and `String(decoding:as:)` copy the bytes in one go.
     public func withContiguousStorageIfAvailable<Result>(
         _ body: (UnsafeBufferPointer<UInt8>) throws -> Result
     ) rethrows -> Result? {
         try withExtendedLifetime(storage) { try body(storage.bytes.assumingMemoryBound(to: UInt8.self)) }
+    }
+
+    /// Iterates over the message's bytes.
+    public struct Iterator: IteratorProtocol {
+        let message: Message
+        var position: Int
+
+        /// The next byte, or `nil` after the last.
+        public mutating func next() -> UInt8? {
+            guard position < message.count else { return nil }
+            defer { position += 1 }
+            return message[position]
+        }
+    }
+
+    /// An iterator over the message's bytes.
+    public func makeIterator() -> Iterator { Iterator(message: self, position: 0) }
+
+    /// Lets `Array(message)` copy the bytes in one go instead of one at a time, as `Data` does.
+    public func _copyContents(initializing buffer: UnsafeMutableBufferPointer<UInt8>) -> (Iterator, Int) {
+        let copied = Swift.min(count, buffer.count)
+        if copied > 0 {
+            withUnsafeBytes { bytes in
+                buffer.baseAddress!.initialize(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: copied)
+            }
+        }
+        return (Iterator(message: self, position: copied), copied)
     }
 }
 
