@@ -64,7 +64,8 @@ extension Socket {
     public func recv(as type: Message.Type) async throws -> Message {
         let frame = self.frame
         return try await perform(.receive) { handle, _ in
-            try LibZMQ.receive(handle, into: frame) ? Message(moving: frame) : nil
+            if let unread = unread.takeFrame() { return unread }
+            return try LibZMQ.receive(handle, into: frame) ? Message(moving: frame) : nil
         }
     }
 
@@ -76,6 +77,7 @@ extension Socket {
     public func recv(as type: String.Type) async throws -> String {
         let frame = self.frame
         return try await perform(.receive) { handle, _ in
+            if let unread = unread.takeFrame() { return String(decoding: unread, as: UTF8.self) }
             guard try LibZMQ.receive(handle, into: frame) else { return nil }
             return String(decoding: LibZMQ.contents(of: frame).assumingMemoryBound(to: UInt8.self), as: UTF8.self)
         }
@@ -89,6 +91,7 @@ extension Socket {
     public func recv(as type: Data.Type) async throws -> Data {
         let frame = self.frame
         return try await perform(.receive) { handle, _ in
+            if let unread = unread.takeFrame() { return Data(unread) }
             guard try LibZMQ.receive(handle, into: frame) else { return nil }
             let bytes = LibZMQ.contents(of: frame)
             return Data(bytes: bytes.baseAddress!, count: bytes.count)
@@ -103,9 +106,8 @@ extension Socket {
         let frame = self.frame
         var parts: [Message] = []
         return try await perform(.receive) { (handle, committed) -> [Message]? in
-            while try LibZMQ.receive(handle, into: frame) {
+            while let part = try unread.takeFrame() ?? (LibZMQ.receive(handle, into: frame) ? Message(moving: frame) : nil) {
                 committed = true
-                let part = Message(moving: frame)
                 parts.append(part)
                 if !part.hasMore { return parts }
             }

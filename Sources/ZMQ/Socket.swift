@@ -47,6 +47,8 @@ public actor Socket {
     nonisolated(unsafe) let frame: UnsafeMutablePointer<zmq_msg_t>
     /// Set while a proxy owns the libzmq socket; every use through the actor is then refused.
     var lentToProxy = false
+    /// Frames a message stream took out of libzmq but did not deliver; every receive takes these first.
+    nonisolated let unread = UnreadFrames()
 
     /// Creates a socket of `type` in `context`.
     ///
@@ -102,6 +104,7 @@ public actor Socket {
         Reactor.shared.unregister(fd: fd, token: token, added: inReactor)
         inReactor = false
         LibZMQ.close(handle)
+        unread.removeAll()
         waiters.failAll(with: ZMQError.socketClosed.with("\(type) socket"))
     }
 
@@ -218,7 +221,8 @@ public actor Socket {
         }
         var arm = false
         if wanted.receive {
-            if events & Int32(ZMQ_POLLIN) != 0 { waiters.wakeFirst(.receive) } else { arm = true }
+            // Frames a stream handed back are as readable as frames in libzmq's queue.
+            if events & Int32(ZMQ_POLLIN) != 0 || !unread.isEmpty { waiters.wakeFirst(.receive) } else { arm = true }
         }
         if wanted.send {
             if events & Int32(ZMQ_POLLOUT) != 0 { waiters.wakeFirst(.send) } else { arm = true }

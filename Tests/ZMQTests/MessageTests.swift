@@ -280,7 +280,7 @@ struct MessageTests {
 
             try await push.send("authenticated")
             let message = try await pull.recv(as: Message.self)
-            #expect(try await zap.value == "NULL")
+            #expect(try await zap.cancellableValue == "NULL")
             #expect(message.userID == "alice")
             #expect(String(decoding: message, as: UTF8.self) == "authenticated")
             for socket in [push, pull, handler] {
