@@ -172,8 +172,11 @@ public struct Message: Sendable {
 // MARK: - The bytes as a collection
 
 extension Message: RandomAccessCollection {
+    /// A message is a collection of bytes.
     public typealias Element = UInt8
+    /// Byte offsets from 0.
     public typealias Index = Int
+    /// `0..<count`.
     public typealias Indices = Range<Int>
 
     /// Always 0.
@@ -232,6 +235,7 @@ extension Message: Hashable {
         lhs.storage === rhs.storage || lhs.withUnsafeBytes { left in rhs.withUnsafeBytes { left.elementsEqual($0) } }
     }
 
+    /// Hashes the bytes.
     public func hash(into hasher: inout Hasher) {
         withUnsafeBytes { hasher.combine(bytes: $0) }
     }

@@ -26,6 +26,7 @@ internal import CZMQ
 public struct Poller: Sendable {
     /// Kinds of readiness to wait for, and that ``Poller/poll(timeout:)`` reports.
     public struct Events: OptionSet, Sendable, Hashable {
+        /// libzmq's `ZMQ_POLLIN`/`ZMQ_POLLOUT` bits, as in `zmq_pollitem_t.events`.
         public let rawValue: Int16
 
         /// Creates a set of events from libzmq's `ZMQ_POLLIN`/`ZMQ_POLLOUT` bits.

@@ -37,7 +37,9 @@ extension Socket {
 
     /// The asynchronous sequence of frames arriving on a socket; see ``Socket/messages``.
     public struct Messages: AsyncSequence, Sendable {
+        /// Each element is one frame.
         public typealias Element = Message
+        /// Receive errors other than the socket closing, and `CancellationError`.
         public typealias Failure = any Error
 
         let socket: Socket
@@ -65,7 +67,9 @@ extension Socket {
 
     /// The asynchronous sequence of whole messages arriving on a socket; see ``Socket/multipartMessages``.
     public struct MultipartMessages: AsyncSequence, Sendable {
+        /// Each element is one whole message, as its frames.
         public typealias Element = [Message]
+        /// Receive errors other than the socket closing, and `CancellationError`.
         public typealias Failure = any Error
 
         let socket: Socket
