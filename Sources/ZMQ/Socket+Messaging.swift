@@ -68,7 +68,8 @@ extension Socket {
     public func recv(timeout: Duration? = nil) async throws -> [UInt8] {
         let frame = self.frame
         return try await perform(.receive, timeout: timeout) { handle, _ in
-            try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
+            if let unread = unread.takeFrame() { return Array(unread) }
+            return try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
         }
     }
 
@@ -82,12 +83,20 @@ extension Socket {
         let frame = self.frame
         var parts: [[UInt8]] = []
         return try await perform(.receive, timeout: timeout) { (handle, committed) -> [[UInt8]]? in
-            while try LibZMQ.receive(handle, into: frame) {
+            while true {
+                let more: Bool
+                if let unread = unread.takeFrame() {
+                    parts.append(Array(unread))
+                    more = unread.hasMore
+                } else if try LibZMQ.receive(handle, into: frame) {
+                    parts.append(LibZMQ.bytes(of: frame))
+                    more = LibZMQ.more(frame)
+                } else {
+                    return nil
+                }
                 committed = true
-                parts.append(LibZMQ.bytes(of: frame))
-                if !LibZMQ.more(frame) { return parts }
+                if !more { return parts }
             }
-            return nil
         }
     }
 }

@@ -56,6 +56,8 @@ public actor Socket {
     /// `nil` waits forever. libzmq never applies them itself, because every call here is non-blocking.
     var receiveTimeout: Duration?
     var sendTimeout: Duration?
+    /// Frames a message stream took out of libzmq but did not deliver; every receive takes these first.
+    nonisolated let unread = UnreadFrames()
 
     /// Creates a socket of `type` in `context`.
     ///
@@ -113,6 +115,7 @@ public actor Socket {
         Reactor.shared.unregister(fd: fd, token: token, added: inReactor)
         inReactor = false
         LibZMQ.close(handle)
+        unread.removeAll()
         waiters.failAll(with: ZMQError.socketClosed.with("\(type) socket"))
     }
 
@@ -274,7 +277,8 @@ public actor Socket {
         }
         var arm = false
         if wanted.receive {
-            if events & Int32(ZMQ_POLLIN) != 0 { waiters.wakeFirst(.receive) } else { arm = true }
+            // Frames a stream handed back are as readable as frames in libzmq's queue.
+            if events & Int32(ZMQ_POLLIN) != 0 || !unread.isEmpty { waiters.wakeFirst(.receive) } else { arm = true }
         }
         if wanted.send {
             if events & Int32(ZMQ_POLLOUT) != 0 { waiters.wakeFirst(.send) } else { arm = true }

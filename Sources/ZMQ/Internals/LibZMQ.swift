@@ -196,4 +196,76 @@ enum LibZMQ {
     static func more(_ message: UnsafeMutablePointer<zmq_msg_t>) -> Bool {
         zmq_msg_more(message) != 0
     }
+
+    // MARK: Message objects
+
+    /// A new empty `zmq_msg_t` on the heap: libzmq keeps messages of up to 33 bytes inside the
+    /// `zmq_msg_t` itself, so it must never move while anything points into it.
+    static func newFrame() -> UnsafeMutablePointer<zmq_msg_t> {
+        let frame = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+        zmq_msg_init(frame)
+        return frame
+    }
+
+    /// Releases `frame`'s content (or its share of it) and the `zmq_msg_t` itself.
+    static func freeFrame(_ frame: UnsafeMutablePointer<zmq_msg_t>) {
+        zmq_msg_close(frame)
+        frame.deallocate()
+    }
+
+    /// Gives `frame` a libzmq-owned buffer of `count` uninitialised bytes and returns it.
+    static func initFrame(_ frame: UnsafeMutablePointer<zmq_msg_t>, count: Int) throws(ZMQError) -> UnsafeMutableRawBufferPointer {
+        _ = try check("allocating a \(count)-byte message") { zmq_msg_init_size(frame, count) }
+        return UnsafeMutableRawBufferPointer(start: zmq_msg_data(frame), count: count)
+    }
+
+    /// Makes `frame` point at `bytes` without copying them. libzmq holds `owner` (retained here)
+    /// until the last message sharing the bytes is gone, then releases it from whichever thread
+    /// closes that message, often one of its I/O threads; `owner` keeps `bytes` alive until then.
+    static func initFrame(_ frame: UnsafeMutablePointer<zmq_msg_t>, noCopy bytes: UnsafeRawBufferPointer, owner: AnyObject) throws(ZMQError) {
+        let hint = Unmanaged.passRetained(owner).toOpaque()
+        let data = UnsafeMutableRawPointer(mutating: bytes.baseAddress)
+        do {
+            _ = try check("sharing a \(bytes.count)-byte message") {
+                zmq_msg_init_data(frame, data, bytes.count, { _, hint in
+                    Unmanaged<AnyObject>.fromOpaque(hint!).release()
+                }, hint)
+            }
+        } catch {
+            // zmq_msg_init_data fails only when it cannot allocate, and then it has not taken the owner.
+            Unmanaged<AnyObject>.fromOpaque(hint).release()
+            throw error
+        }
+    }
+
+    /// Makes `destination` share `source`'s content: large contents gain a reference instead of
+    /// being copied (libzmq copies only the up-to-33-byte contents stored inline).
+    static func share(_ source: UnsafeMutablePointer<zmq_msg_t>, into destination: UnsafeMutablePointer<zmq_msg_t>) throws(ZMQError) {
+        _ = try check("zmq_msg_copy") { zmq_msg_copy(destination, source) }
+    }
+
+    /// Moves `source`'s content into `destination`, leaving `source` empty.
+    static func move(_ source: UnsafeMutablePointer<zmq_msg_t>, into destination: UnsafeMutablePointer<zmq_msg_t>) {
+        _ = zmq_msg_move(destination, source)
+    }
+
+    /// The bytes of `frame`, valid while its content is not closed or moved.
+    @inline(__always)
+    static func contents(of frame: UnsafeMutablePointer<zmq_msg_t>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: zmq_msg_data(frame), count: zmq_msg_size(frame))
+    }
+
+    /// Sends `frame` without blocking; on success libzmq has taken its content and `frame` is empty.
+    /// `false` means libzmq would block (EAGAIN) and `frame` is unchanged.
+    @inline(__always)
+    static func send(_ handle: Handle, frame: UnsafeMutablePointer<zmq_msg_t>, more: Bool) throws(ZMQError) -> Bool {
+        let flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)
+        return try nonBlocking { zmq_msg_send(frame, handle, flags) } != nil
+    }
+
+    /// A metadata property of a received frame (`zmq_msg_gets`), or `nil` when the connection has none.
+    static func metadata(_ frame: UnsafeMutablePointer<zmq_msg_t>, _ property: String) -> String? {
+        guard let value = zmq_msg_gets(frame, property) else { return nil }
+        return String(cString: value)
+    }
 }

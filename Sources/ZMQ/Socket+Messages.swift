@@ -1,0 +1,117 @@
+internal import CZMQ
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension Socket {
+    /// Sends `message` without copying its bytes: libzmq takes a reference to the message's content.
+    ///
+    /// The message stays valid and unchanged, so it can be sent again (on this socket or another)
+    /// and still not be copied. Waits like ``send(_:timeout:)-([UInt8],_)`` when the high-water mark is reached.
+    /// The corresponding C functions are `zmq_msg_copy` and `zmq_msg_send` with `ZMQ_DONTWAIT`.
+    /// - Throws: as ``send(_:timeout:)-([UInt8],_)``.
+    public func send(_ message: Message, timeout: Duration? = nil) async throws {
+        let frame = try message.storage.shareForSending()
+        defer { LibZMQ.freeFrame(frame) }
+        try await perform(.send, timeout: timeout) { handle, _ in
+            try LibZMQ.send(handle, frame: frame, more: false) ? () : nil
+        }
+    }
+
+    /// Sends the bytes of `data` as one message, without copying them from 1 KiB up
+    /// (see ``Message/init(_:)-(Data)``).
+    ///
+    /// The corresponding C function is `zmq_msg_send` with `ZMQ_DONTWAIT`.
+    /// - Throws: as ``send(_:timeout:)-([UInt8],_)``.
+    public func send(_ data: Data, timeout: Duration? = nil) async throws {
+        try await send(Message(data), timeout: timeout)
+    }
+
+    /// Sends `parts` as one multipart message without copying their bytes: peers receive all of
+    /// its frames or none. Behaves like ``sendMultipart(_:timeout:)-([[UInt8]],_)`` in every other way.
+    ///
+    /// The corresponding C function is `zmq_msg_send` with `ZMQ_SNDMORE` on every frame but the last.
+    /// - Throws: ``ZMQError/invalidArgument`` for an empty `parts`, or as ``send(_:timeout:)-([UInt8],_)``.
+    @_disfavoredOverload  // so that `sendMultipart([])` still means the `[[UInt8]]` overload
+    public func sendMultipart(_ parts: [Message], timeout: Duration? = nil) async throws {
+        guard !parts.isEmpty else {
+            throw ZMQError.invalidArgument.with("a multipart message needs at least one frame")
+        }
+        var frames: [UnsafeMutablePointer<zmq_msg_t>] = []
+        frames.reserveCapacity(parts.count)
+        defer { frames.forEach(LibZMQ.freeFrame) }
+        for part in parts { frames.append(try part.storage.shareForSending()) }
+
+        var next = 0
+        try await perform(.send, timeout: timeout) { (handle, committed) -> Void? in
+            while next < frames.count {
+                guard try LibZMQ.send(handle, frame: frames[next], more: next < frames.count - 1) else { return nil }
+                committed = true
+                next += 1
+            }
+            return ()
+        }
+    }
+
+    /// Receives the next frame as a ``Message``, without copying its bytes out of libzmq.
+    ///
+    /// Use this for large messages, for the more-frames flag, and for the connection's metadata
+    /// (``Message/peerAddress`` and the like). Waits and handles cancellation like ``recv()``.
+    /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
+    /// - Throws: as ``recv()``.
+    public func recv(as type: Message.Type, timeout: Duration? = nil) async throws -> Message {
+        let frame = self.frame
+        return try await perform(.receive, timeout: timeout) { handle, _ in
+            if let unread = unread.takeFrame() { return unread }
+            return try LibZMQ.receive(handle, into: frame) ? Message(moving: frame) : nil
+        }
+    }
+
+    /// Receives the next frame as text, decoding its bytes as UTF-8 (a copy; invalid sequences
+    /// become U+FFFD). Waits and handles cancellation like ``recv()``.
+    ///
+    /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
+    /// - Throws: as ``recv()``.
+    public func recv(as type: String.Type, timeout: Duration? = nil) async throws -> String {
+        let frame = self.frame
+        return try await perform(.receive, timeout: timeout) { handle, _ in
+            if let unread = unread.takeFrame() { return String(decoding: unread, as: UTF8.self) }
+            guard try LibZMQ.receive(handle, into: frame) else { return nil }
+            return String(decoding: LibZMQ.contents(of: frame).assumingMemoryBound(to: UInt8.self), as: UTF8.self)
+        }
+    }
+
+    /// Receives the next frame as `Data` (a copy of its bytes). Waits and handles cancellation like
+    /// ``recv()``; to avoid the copy, receive a ``Message``.
+    ///
+    /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
+    /// - Throws: as ``recv()``.
+    public func recv(as type: Data.Type, timeout: Duration? = nil) async throws -> Data {
+        let frame = self.frame
+        return try await perform(.receive, timeout: timeout) { handle, _ in
+            if let unread = unread.takeFrame() { return Data(unread) }
+            guard try LibZMQ.receive(handle, into: frame) else { return nil }
+            let bytes = LibZMQ.contents(of: frame)
+            return Data(bytes: bytes.baseAddress!, count: bytes.count)
+        }
+    }
+
+    /// Receives the next message whole, as its list of frames, without copying their bytes.
+    ///
+    /// The corresponding C function is `zmq_msg_recv`, repeated while `zmq_msg_more` is set.
+    /// - Throws: as ``recv()``.
+    public func recvMultipart(as type: Message.Type, timeout: Duration? = nil) async throws -> [Message] {
+        let frame = self.frame
+        var parts: [Message] = []
+        return try await perform(.receive, timeout: timeout) { (handle, committed) -> [Message]? in
+            while let part = try unread.takeFrame() ?? (LibZMQ.receive(handle, into: frame) ? Message(moving: frame) : nil) {
+                committed = true
+                parts.append(part)
+                if !part.hasMore { return parts }
+            }
+            return nil
+        }
+    }
+}
