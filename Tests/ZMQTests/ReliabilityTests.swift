@@ -293,11 +293,13 @@ struct ReliabilityTests {
             let endpoint = try await bindFresh(server, .tcp)
 
             let garbage = try RawTCPClient(endpoint: endpoint)
-            garbage.write(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + (0..<512).map { _ in UInt8.random(in: 0...255) })
+            garbage.write(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + (0..<512).map { UInt8(truncatingIfNeeded: $0 &* 151 &+ 7) })
             let truncated = try RawTCPClient(endpoint: endpoint)
             truncated.write([0xFF, 0, 0, 0, 0, 0, 0, 0, 1])  // the first 9 bytes of a ZMTP signature, then silence
             let oversizedLength = try RawTCPClient(endpoint: endpoint)
-            // A full ZMTP 3.0 greeting (NULL mechanism) followed by a frame claiming 2^62 bytes.
+            // A full ZMTP 3.0 greeting (NULL mechanism) followed by a frame claiming 2^62 bytes:
+            // libzmq's malloc fails (ENOMEM) and it drops the peer. (The sanitizer runs in .ci/run
+            // set allocator_may_return_null so their allocators fail the same way glibc does.)
             var greeting: [UInt8] = [0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 0]
             greeting += Array("NULL".utf8) + [UInt8](repeating: 0, count: 16) + [0] + [UInt8](repeating: 0, count: 31)
             oversizedLength.write(greeting + [0x02, 0x40, 0, 0, 0, 0, 0, 0, 0])
