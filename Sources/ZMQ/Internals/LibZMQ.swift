@@ -145,4 +145,50 @@ enum LibZMQ {
     static func more(_ message: UnsafeMutablePointer<zmq_msg_t>) -> Bool {
         zmq_msg_more(message) != 0
     }
+
+    // MARK: Proxy
+
+    /// Sends the frame held by `message` without blocking. On success libzmq takes the frame and
+    /// leaves `message` empty (no bytes are copied); `false` means libzmq would block (EAGAIN) and
+    /// `message` still holds the frame.
+    @inline(__always)
+    static func send(_ handle: Handle, message: UnsafeMutablePointer<zmq_msg_t>, more: Bool) throws(ZMQError) -> Bool {
+        let flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)
+        return try nonBlocking { zmq_msg_send(message, handle, flags) } != nil
+    }
+
+    /// Makes `destination` share the frame held by `source` (large frames are reference-counted,
+    /// small ones copied); whatever `destination` held before is released.
+    @inline(__always)
+    static func copy(_ source: UnsafeMutablePointer<zmq_msg_t>, into destination: UnsafeMutablePointer<zmq_msg_t>) throws(ZMQError) {
+        _ = try check("zmq_msg_copy") { zmq_msg_copy(destination, source) }
+    }
+
+    /// Receives one frame and throws it away; `false` means nothing is queued (EAGAIN).
+    static func discard(_ handle: Handle) throws(ZMQError) -> Bool {
+        var byte: UInt8 = 0
+        return try nonBlocking { zmq_recv(handle, &byte, 1, ZMQ_DONTWAIT) } != nil
+    }
+
+    /// Sends a one-byte frame without blocking; `false` means libzmq would block (EAGAIN).
+    static func sendByte(_ handle: Handle, _ byte: UInt8) throws(ZMQError) -> Bool {
+        var byte = byte
+        return try nonBlocking { zmq_send(handle, &byte, 1, ZMQ_DONTWAIT) } != nil
+    }
+
+    static func bind(_ handle: Handle, _ endpoint: String) throws(ZMQError) {
+        _ = try check("bind \(endpoint)") { zmq_bind(handle, endpoint) }
+    }
+
+    static func connect(_ handle: Handle, _ endpoint: String) throws(ZMQError) {
+        _ = try check("connect \(endpoint)") { zmq_connect(handle, endpoint) }
+    }
+
+    /// Waits until one of `items` is ready and returns how many are; `timeout` is in milliseconds,
+    /// -1 for no limit. This blocks its thread: call it only from a thread of its own, never from
+    /// Swift's cooperative pool.
+    @inline(__always)
+    static func poll(_ items: UnsafeMutablePointer<zmq_pollitem_t>, count: Int32, timeout: Int) throws(ZMQError) -> Int32 {
+        try check("zmq_poll") { zmq_poll(items, count, timeout) }
+    }
 }
