@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import ZMQ
 
@@ -20,6 +21,28 @@ private func startProxy(
     try await eventually { await frontend.lentToProxy }
     try await eventually { await backend.lentToProxy }
     return task
+}
+
+/// The result of `task`, or ``TimedOut`` after `duration` even if the task ignores cancellation: a
+/// proxy that cannot be stopped fails the test instead of hanging it.
+private func result<T: Sendable>(of task: Task<T, any Error>, within duration: Duration = .seconds(5)) async throws -> T {
+    let once = Once<T>()
+    return try await withCheckedThrowingContinuation { continuation in
+        once.continuation.withLock { $0 = continuation }
+        Task { once.resume(with: await task.result) }
+        Task {
+            try? await Task.sleep(for: duration)
+            once.resume(with: .failure(TimedOut(duration: duration)))
+        }
+    }
+}
+
+/// A continuation resumed by whichever comes first.
+private final class Once<T: Sendable>: Sendable {
+    let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+    func resume(with result: Result<T, any Error>) {
+        continuation.withLock { $0.take() }?.resume(with: result)
+    }
 }
 
 /// Whether any of `sockets` is owned by a proxy.
@@ -71,7 +94,7 @@ struct ProxyTests {
             #expect(try await subscriber.recv() == bytes("hello through the proxy"))
 
             proxy.cancel()
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            await #expect(throws: CancellationError.self) { try await result(of: proxy) }
             #expect(await !anyLent(frontend, backend))
             await closeAll(made)
         }
@@ -117,12 +140,12 @@ struct ProxyTests {
             var served = 0
             for worker in workers {
                 worker.cancel()
-                served += try await worker.value
+                served += try await result(of: worker)
             }
             #expect(served == 40)
 
             proxy.cancel()
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            await #expect(throws: CancellationError.self) { try await result(of: proxy) }
             await closeAll(brokerSockets + workerSockets + clientSockets)
         }
     }
@@ -147,7 +170,7 @@ struct ProxyTests {
             #expect(try await publisher.recv() == [0] + bytes("weather"))
 
             proxy.cancel()
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            await #expect(throws: CancellationError.self) { try await result(of: proxy) }
             await closeAll(made)
         }
     }
@@ -183,7 +206,7 @@ struct ProxyTests {
             }
 
             proxy.cancel()
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            await #expect(throws: CancellationError.self) { try await result(of: proxy) }
             await closeAll(made)
         }
     }
@@ -204,7 +227,7 @@ struct ProxyTests {
             }
 
             proxy.cancel()
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            await #expect(throws: CancellationError.self) { try await result(of: proxy) }
             #expect(await !capture.lentToProxy)
             await closeAll(streamer.all + taps)
         }
@@ -234,7 +257,7 @@ struct ProxyTests {
             #expect(await control.statistics().backend.sent.messages == 21)
 
             proxy.cancel()
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            await #expect(throws: CancellationError.self) { try await result(of: proxy) }
             await closeAll(streamer.all)
         }
     }
@@ -270,7 +293,7 @@ struct ProxyTests {
             #expect(statistics.frontend.sent == back)
 
             control.terminate()
-            try await proxy.value
+            try await result(of: proxy)
             // After the proxy ends, the control keeps its final counts.
             #expect(await control.statistics() == statistics)
             await closeAll(made)
@@ -285,7 +308,7 @@ struct ProxyTests {
             try await streamer.producer.send("via proxy")
             #expect(try await streamer.consumer.recv() == bytes("via proxy"))
             control.terminate()
-            try await proxy.value
+            try await result(of: proxy)
             try await expectUsableDirectly(streamer)
 
             // A terminated control stays terminated: the next proxy given it returns at once.
@@ -303,7 +326,7 @@ struct ProxyTests {
             try await streamer.producer.send("via proxy")
             #expect(try await streamer.consumer.recv() == bytes("via proxy"))
             proxy.cancel()
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            await #expect(throws: CancellationError.self) { try await result(of: proxy) }
             try await expectUsableDirectly(streamer)
             await closeAll(streamer.all)
         }
@@ -316,7 +339,7 @@ struct ProxyTests {
                 withUnsafeCurrentTask { $0?.cancel() }
                 try await Socket.proxy(streamer.frontend, streamer.backend)
             }
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            await #expect(throws: CancellationError.self) { try await result(of: proxy) }
             try await expectUsableDirectly(streamer)
             await closeAll(streamer.all)
         }
@@ -337,7 +360,7 @@ struct ProxyTests {
             #expect(await control.statistics().frontend.received.messages == 0)
 
             proxy.cancel()
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            await #expect(throws: CancellationError.self) { try await result(of: proxy) }
             #expect(try await frontend.recv() == bytes("queued 0"))
 
             // Once the backend has a peer, the proxy forwards the rest.
@@ -345,7 +368,7 @@ struct ProxyTests {
             let again = try await startProxy(frontend, backend)
             for index in 1..<5 { #expect(try await consumer.recv() == bytes("queued \(index)")) }
             again.cancel()
-            await #expect(throws: CancellationError.self) { try await again.value }
+            await #expect(throws: CancellationError.self) { try await result(of: again) }
             await closeAll(made + [consumer])
         }
     }
@@ -357,7 +380,7 @@ struct ProxyTests {
             let waiting = Task { try await streamer.frontend.recv() }
             try await eventually { await streamer.frontend.suspendedCalls.receive == 1 }
             let proxy = try await startProxy(streamer.frontend, streamer.backend)
-            await #expect(throws: ZMQError.inUseByProxy) { try await waiting.value }
+            await #expect(throws: ZMQError.inUseByProxy) { try await result(of: waiting) }
 
             await #expect(throws: ZMQError.inUseByProxy) { try await streamer.frontend.recv() }
             await #expect(throws: ZMQError.inUseByProxy) { try await streamer.backend.send("x") }
@@ -370,7 +393,7 @@ struct ProxyTests {
             #expect(try await streamer.consumer.recv() == bytes("still forwarded"))
 
             proxy.cancel()
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            await #expect(throws: CancellationError.self) { try await result(of: proxy) }
             await closeAll(streamer.all)
         }
     }
@@ -393,7 +416,7 @@ struct ProxyTests {
             let running = try await startProxy(try Socket.pull(), try Socket.push(), control: control)
             await #expect(throws: ZMQError.invalidArgument) { try await Socket.proxy(frontend, backend, control: control) }
             running.cancel()
-            await #expect(throws: CancellationError.self) { try await running.value }
+            await #expect(throws: CancellationError.self) { try await result(of: running) }
 
             for socket in made {
                 #expect(await !socket.lentToProxy)
@@ -409,7 +432,7 @@ struct ProxyTests {
             let streamer = try await Streamer()
             let proxy = try await startProxy(streamer.frontend, streamer.backend)
             await streamer.backend.close()
-            await #expect(throws: ZMQError.socketClosed) { try await proxy.value }
+            await #expect(throws: ZMQError.socketClosed) { try await result(of: proxy) }
             #expect(await streamer.backend.isClosed)
             await #expect(throws: ZMQError.socketClosed) { try await streamer.backend.send("x") }
             // The frontend was given back and works.
@@ -428,7 +451,7 @@ struct ProxyTests {
             try await backend.bind(freshEndpoint(.inproc))
             let proxy = try await startProxy(frontend, backend)
             context.shutdown()
-            await #expect(throws: ZMQError.contextTerminated) { try await proxy.value }
+            await #expect(throws: ZMQError.contextTerminated) { try await result(of: proxy) }
             // Given back: the sockets report the context's error now, not the proxy's.
             #expect(await !anyLent(frontend, backend))
             await #expect(throws: ZMQError.contextTerminated) { try await frontend.recv() }
