@@ -14,7 +14,7 @@ extension Socket {
     @discardableResult
     public func bind(_ endpoint: String) throws -> Socket {
         try validate(endpoint, "bind")
-        try withHandle { handle in _ = try LibZMQ.check("bind \(endpoint)") { zmq_bind(handle, endpoint) } }
+        try withHandle { handle in try LibZMQ.bind(handle, endpoint) }
         return self
     }
 
@@ -26,7 +26,7 @@ extension Socket {
     @discardableResult
     public func connect(_ endpoint: String) throws -> Socket {
         try validate(endpoint, "connect")
-        try withHandle { handle in _ = try LibZMQ.check("connect \(endpoint)") { zmq_connect(handle, endpoint) } }
+        try withHandle { handle in try LibZMQ.connect(handle, endpoint) }
         return self
     }
 

@@ -58,6 +58,8 @@ public actor Socket {
     var sendTimeout: Duration?
     /// Frames a message stream took out of libzmq but did not deliver; every receive takes these first.
     nonisolated let unread = UnreadFrames()
+    /// The running proxy that owns the socket, so that ``close()`` can stop it (see `Socket+Proxy.swift`).
+    var proxyLink: ProxyLink?
 
     /// Creates a socket of `type` in `context`.
     ///
@@ -108,13 +110,23 @@ public actor Socket {
     /// later call. Calling `close()` again does nothing.
     ///
     /// Messages still queued for sending are delivered in the background for the `linger` period.
+    ///
+    /// Closing a socket that a running ``proxy(_:_:capture:control:)`` owns stops that proxy, which
+    /// then throws ``ZMQError/socketClosed``; the libzmq socket is closed as soon as the proxy's
+    /// thread has let go of it, moments later.
     /// The corresponding C function is `zmq_close`.
     public func close() {
         guard let handle else { return }
         self.handle = nil
         Reactor.shared.unregister(fd: fd, token: token, added: inReactor)
         inReactor = false
-        LibZMQ.close(handle)
+        if lentToProxy {
+            // The proxy thread may be inside a libzmq call on this socket right now: it closes the
+            // socket when it gives it back (giveBack in Socket+Proxy.swift).
+            proxyLink?.requestStop(.failed(ZMQError.socketClosed.with("\(type) socket was closed while a proxy used it")))
+        } else {
+            LibZMQ.close(handle)
+        }
         unread.removeAll()
         waiters.failAll(with: ZMQError.socketClosed.with("\(type) socket"))
     }

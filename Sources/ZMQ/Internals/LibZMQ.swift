@@ -268,4 +268,38 @@ enum LibZMQ {
         guard let value = zmq_msg_gets(frame, property) else { return nil }
         return String(cString: value)
     }
+
+    // MARK: Endpoints
+
+    /// `zmq_bind`; the error names the endpoint.
+    static func bind(_ handle: Handle, _ endpoint: String) throws(ZMQError) {
+        _ = try check("bind \(endpoint)") { zmq_bind(handle, endpoint) }
+    }
+
+    /// `zmq_connect`; the error names the endpoint.
+    static func connect(_ handle: Handle, _ endpoint: String) throws(ZMQError) {
+        _ = try check("connect \(endpoint)") { zmq_connect(handle, endpoint) }
+    }
+
+    // MARK: Proxy
+
+    /// Receives one frame and throws it away; `false` means nothing is queued (EAGAIN).
+    static func discard(_ handle: Handle) throws(ZMQError) -> Bool {
+        var byte: UInt8 = 0
+        return try nonBlocking { zmq_recv(handle, &byte, 1, ZMQ_DONTWAIT) } != nil
+    }
+
+    /// Sends a one-byte frame without blocking; `false` means libzmq would block (EAGAIN).
+    static func sendByte(_ handle: Handle, _ byte: UInt8) throws(ZMQError) -> Bool {
+        var byte = byte
+        return try nonBlocking { zmq_send(handle, &byte, 1, ZMQ_DONTWAIT) } != nil
+    }
+
+    /// Waits until one of `items` is ready and returns how many are; `timeout` is in milliseconds,
+    /// -1 for no limit. This blocks its thread: call it only from a thread of its own, never from
+    /// Swift's cooperative pool.
+    @inline(__always)
+    static func poll(_ items: UnsafeMutablePointer<zmq_pollitem_t>, count: Int32, timeout: Int) throws(ZMQError) -> Int32 {
+        try check("zmq_poll") { zmq_poll(items, count, timeout) }
+    }
 }

@@ -1,0 +1,35 @@
+internal import CZMQ
+
+extension Socket {
+    /// Hands the libzmq socket to a proxy, which uses it from its own thread until ``giveBack(_:)``.
+    ///
+    /// From here on every call through the actor throws ``ZMQError/inUseByProxy`` (`usableHandle()`
+    /// says so) and `schedule()` leaves the socket alone, so no two threads ever touch it. Tasks
+    /// already waiting in `send`/`recv` would otherwise wait for the whole life of the proxy on a
+    /// socket they can no longer use: they throw ``ZMQError/inUseByProxy`` now.
+    /// - Throws: ``ZMQError/socketClosed`` for a closed socket, ``ZMQError/inUseByProxy`` for a
+    ///   socket another proxy owns; the socket is then left as it was.
+    func lend(to link: ProxyLink) throws(ZMQError) -> SendablePointer {
+        let handle = try usableHandle()
+        lentToProxy = true
+        proxyLink = link
+        waiters.failAll(with: ZMQError.inUseByProxy.with("\(type) socket was taken over by a proxy"))
+        return SendablePointer(handle)
+    }
+
+    /// Takes the libzmq socket back from a proxy whose loop has ended, so the actor may use it again.
+    ///
+    /// If ``close()`` was called while the proxy owned the socket, the actor no longer holds a handle,
+    /// and this is where the socket is finally closed: only now is no other thread using it.
+    func giveBack(_ lent: SendablePointer) {
+        lentToProxy = false
+        proxyLink = nil
+        if handle == nil {
+            LibZMQ.close(lent.pointer)
+        } else {
+            // Nobody can be waiting (they were refused while the proxy ran), but the proxy's calls
+            // consumed `ZMQ_FD` edges: let whatever comes next start from a fresh reading.
+            schedule()
+        }
+    }
+}
