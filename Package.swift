@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "ZMQ", targets: ["ZMQ"]),
         .executable(name: "zmq-demo", targets: ["zmq-demo"]),
+        .executable(name: "zmq-bench", targets: ["zmq-bench"]),
     ],
     targets: [
         // Debian's libzmq.pc adds an -isystem flag SwiftPM refuses; the header is in /usr/include,
@@ -20,6 +21,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "zmq-demo",
+            dependencies: ["ZMQ"]
+        ),
+        // The benchmark of ../shared/BENCHMARKS.md: `swift run -c release zmq-bench WORKLOAD SIZE COUNT`.
+        .executableTarget(
+            name: "zmq-bench",
             dependencies: ["ZMQ"]
         ),
         .testTarget(

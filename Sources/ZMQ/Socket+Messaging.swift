@@ -3,18 +3,30 @@ internal import CZMQ
 extension Socket {
     /// Sends `bytes` as one message.
     ///
-    /// Completes without suspending when the message fits under the send high-water mark; otherwise
-    /// suspends until it does (for PUB and other dropping types, libzmq drops instead of waiting).
+    /// Completes without suspending when the message fits under the send high-water mark, right on
+    /// the caller's executor (no hop onto the socket's actor); otherwise suspends until it does (for
+    /// PUB and other dropping types, libzmq drops instead of waiting).
     /// The corresponding C function is `zmq_send` with `ZMQ_DONTWAIT`.
     /// - Parameter timeout: How long to wait for room; `nil` uses ``SocketOption/sendTimeout``
     ///   (by default, forever). `.zero` only tries once.
     /// - Throws: ``ZMQError`` (for example ``ZMQError/invalidState`` for a REQ sending twice,
     ///   ``ZMQError/socketClosed``), ``ZMQError/timedOut`` when the timeout passes (nothing was sent),
     ///   or `CancellationError` if the task is cancelled while waiting.
-    public func send(_ bytes: [UInt8], timeout: Duration? = nil) async throws {
-        try await perform(.send, timeout: timeout) { handle, _ in
-            try bytes.withUnsafeBytes { try LibZMQ.send(handle, $0, more: false) } ? () : nil
-        }
+    nonisolated(nonsending) public func send(_ bytes: [UInt8], timeout: Duration? = nil) async throws {
+        try validate(timeout)
+        var committed = false
+        if try attemptAtOnce(.send, &committed, { handle, _ in try Self.send(bytes, handle) }) != nil { return }
+        try await sendWaiting(bytes, timeout: timeout)
+    }
+
+    /// The rest of a send that has to wait, on the actor; the caller is already counted in line.
+    private func sendWaiting(_ bytes: [UInt8], timeout: Duration?) async throws {
+        try await performSlowly(.send, timeout: timeout, committed: false) { handle, _ in try Self.send(bytes, handle) }
+    }
+
+    @inline(__always)
+    private static func send(_ bytes: [UInt8], _ handle: LibZMQ.Handle) throws -> Void? {
+        try bytes.withUnsafeBytes { try LibZMQ.send(handle, $0, more: false) } ? () : nil
     }
 
     /// Sends the UTF-8 bytes of `text` as one message.
@@ -22,11 +34,22 @@ extension Socket {
     /// The corresponding C function is `zmq_send` with `ZMQ_DONTWAIT`.
     /// - Parameter timeout: How long to wait for room; `nil` uses ``SocketOption/sendTimeout``.
     /// - Throws: as ``send(_:timeout:)-([UInt8],_)``.
-    public func send(_ text: String, timeout: Duration? = nil) async throws {
+    nonisolated(nonsending) public func send(_ text: String, timeout: Duration? = nil) async throws {
+        try validate(timeout)
         var text = text
-        try await perform(.send, timeout: timeout) { handle, _ in
-            try text.withUTF8 { try LibZMQ.send(handle, UnsafeRawBufferPointer($0), more: false) } ? () : nil
-        }
+        var committed = false
+        if try attemptAtOnce(.send, &committed, { handle, _ in try Self.send(&text, handle) }) != nil { return }
+        try await sendWaiting(text, timeout: timeout)
+    }
+
+    private func sendWaiting(_ text: String, timeout: Duration?) async throws {
+        var text = text
+        try await performSlowly(.send, timeout: timeout, committed: false) { handle, _ in try Self.send(&text, handle) }
+    }
+
+    @inline(__always)
+    private static func send(_ text: inout String, _ handle: LibZMQ.Handle) throws -> Void? {
+        try text.withUTF8 { try LibZMQ.send(handle, UnsafeRawBufferPointer($0), more: false) } ? () : nil
     }
 
     /// Sends `parts` as one multipart message: peers receive all of its frames or none.
@@ -56,7 +79,8 @@ extension Socket {
 
     /// Receives the next frame.
     ///
-    /// Returns at once when a message is queued; otherwise suspends until one arrives. For a
+    /// Returns at once when a message is queued, right on the caller's executor (no hop onto the
+    /// socket's actor); otherwise suspends until one arrives. For a
     /// multipart message this returns one frame per call; use ``recvMultipart(timeout:)`` to receive
     /// messages whole.
     /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
@@ -65,12 +89,31 @@ extension Socket {
     /// - Throws: ``ZMQError``, ``ZMQError/timedOut`` when the timeout passes, or `CancellationError`
     ///   if the task is cancelled while waiting. Neither loses a message: a message taken from libzmq
     ///   is always returned.
-    public func recv(timeout: Duration? = nil) async throws -> [UInt8] {
+    nonisolated(nonsending) public func recv(timeout: Duration? = nil) async throws -> [UInt8] {
+        try validate(timeout)
         let frame = self.frame
-        return try await perform(.receive, timeout: timeout) { handle, _ in
-            if let unread = unread.takeFrame() { return Array(unread) }
-            return try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
+        let unread = self.unread
+        var committed = false
+        if let bytes = try attemptAtOnce(.receive, &committed, { handle, _ in try Self.receive(handle, frame, unread) }) {
+            return bytes
         }
+        return try await recvWaiting(timeout: timeout)
+    }
+
+    /// The rest of a receive that has to wait, on the actor; the caller is already counted in line.
+    private func recvWaiting(timeout: Duration?) async throws -> [UInt8] {
+        let frame = self.frame
+        let unread = self.unread
+        return try await performSlowly(.receive, timeout: timeout, committed: false) { handle, _ in
+            try Self.receive(handle, frame, unread)
+        }
+    }
+
+    /// One frame: a frame a stream handed back first, else the next from libzmq.
+    @inline(__always)
+    private static func receive(_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> [UInt8]? {
+        if let handedBack = unread.takeFrame() { return Array(handedBack) }
+        return try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
     }
 
     /// Receives the next message whole, as its list of frames.

@@ -10,8 +10,11 @@ extension Socket {
     /// - Throws: ``ZMQError/socketClosed`` for a closed socket, ``ZMQError/inUseByProxy`` for a
     ///   socket another proxy owns; the socket is then left as it was.
     func lend(to link: ProxyLink) throws(ZMQError) -> SendablePointer {
-        let handle = try usableHandle()
-        lentToProxy = true
+        let handle = try exclusive.withLock { state throws(ZMQError) -> LibZMQ.Handle in
+            let handle = try usable(state)
+            state.lentToProxy = true
+            return handle
+        }
         proxyLink = link
         waiters.failAll(with: ZMQError.inUseByProxy.with("\(type) socket was taken over by a proxy"))
         return SendablePointer(handle)
@@ -22,9 +25,12 @@ extension Socket {
     /// If ``close()`` was called while the proxy owned the socket, the actor no longer holds a handle,
     /// and this is where the socket is finally closed: only now is no other thread using it.
     func giveBack(_ lent: SendablePointer) {
-        lentToProxy = false
         proxyLink = nil
-        if handle == nil {
+        let closed = exclusive.withLock { state -> Bool in
+            state.lentToProxy = false
+            return state.handle == nil
+        }
+        if closed {
             LibZMQ.close(lent.pointer)
         } else {
             // Nobody can be waiting (they were refused while the proxy ran), but the proxy's calls

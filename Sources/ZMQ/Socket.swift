@@ -10,8 +10,9 @@ internal import CZMQ
 /// let bytes: [UInt8] = try await subscriber.recv()
 /// ```
 ///
-/// The actor is what makes a libzmq socket (which is not thread-safe) safe to share between tasks:
-/// every libzmq call on it runs on the actor, one at a time. Sending and receiving never block a
+/// A libzmq socket is not thread-safe; this type makes it safe to share between tasks: every libzmq
+/// call on it is made under the socket's lock, one at a time, and everything that waits runs on the
+/// actor. Sending and receiving never block a
 /// thread: a message that is already queued (or a send that fits under the high-water mark) completes
 /// at once; otherwise the task suspends until libzmq reports readiness, and several tasks waiting on
 /// the same socket are served in the order they called. Cancelling a waiting task throws
@@ -30,30 +31,40 @@ public actor Socket {
     /// The context the socket belongs to.
     public nonisolated let context: Context
 
-    /// The libzmq socket; `nil` once closed. Only the actor touches it (and `deinit`, which runs
-    /// when nothing else can), hence `nonisolated(unsafe)` only for `deinit`'s sake.
-    nonisolated(unsafe) var handle: LibZMQ.Handle?
+    /// What using the libzmq socket needs, under one lock. A send or receive that can complete at
+    /// once takes the lock on the caller's own executor and never hops onto the actor (a hop there
+    /// and back was most of the wrapper's cost per message); the waiting (slow) path runs on the actor
+    /// and takes the same lock for each libzmq call. The lock is held only for non-blocking libzmq
+    /// calls, never across a suspension.
+    struct Exclusive {
+        /// The libzmq socket; `nil` once closed. Every libzmq call on it is made with the lock held.
+        var handle: LibZMQ.Handle?
+        /// Set while a proxy owns the libzmq socket; every use is then refused.
+        var lentToProxy = false
+        /// How many calls are in the slow (suspending) path, per direction. While any is, a new call in
+        /// that direction joins the line instead of trying at once, which keeps callers in order.
+        var slowReceivers = 0
+        var slowSenders = 0
+        /// Whether the reactor's epoll set holds `fd`.
+        var inReactor = false
+    }
+
+    let exclusive: Locked<Exclusive>
     /// `ZMQ_FD`: signalled by libzmq whenever the socket's state may have changed.
-    let fd: Int32
+    nonisolated let fd: Int32
     /// Tasks suspended on this socket.
-    let waiters = WaitQueue()
+    nonisolated let waiters = WaitQueue()
     /// This socket's registration with the shared reactor.
-    let token: UInt64
-    /// Whether the reactor's epoll set holds `fd`.
-    var inReactor = false
+    nonisolated let token: UInt64
     /// The id of the next waiter; ids only need to be unique per socket.
     private var nextWaiterID: UInt64 = 0
-    /// How many calls are in the slow (suspending) path, per direction. Only the actor changes these,
-    /// so the fast path decides "nobody is ahead of me" without taking a lock.
-    var slowReceivers = 0
-    var slowSenders = 0
-    /// The receive buffer, reused for every frame; it is heap-allocated so it never moves while
-    /// libzmq points into it (messages up to 33 bytes live inside the `zmq_msg_t` itself).
+    /// The receive buffer, reused for every frame and only touched under the lock; it is
+    /// heap-allocated so it never moves while libzmq points into it (messages up to 33 bytes live
+    /// inside the `zmq_msg_t` itself).
     nonisolated(unsafe) let frame: UnsafeMutablePointer<zmq_msg_t>
-    /// Set while a proxy owns the libzmq socket; every use through the actor is then refused.
-    var lentToProxy = false
     /// `ZMQ_RCVTIMEO` and `ZMQ_SNDTIMEO` as last set through ``set(_:_:)-(SocketOption<Value>,_)``;
     /// `nil` waits forever. libzmq never applies them itself, because every call here is non-blocking.
+    /// Only a call that has to wait reads them, on the actor.
     var receiveTimeout: Duration?
     var sendTimeout: Duration?
     /// Frames a message stream took out of libzmq but did not deliver; every receive takes these first.
@@ -83,7 +94,7 @@ public actor Socket {
         }
         self.type = type
         self.context = context
-        self.handle = handle
+        self.exclusive = Locked(Exclusive(handle: handle))
         self.fd = fd
         self.frame = .allocate(capacity: 1)
         zmq_msg_init(frame)
@@ -92,16 +103,27 @@ public actor Socket {
 
     deinit {
         // Waiting tasks hold the actor, so a socket with waiters is never deinitialised.
-        if let handle {
-            Reactor.shared.unregister(fd: fd, token: token, added: inReactor)
+        let state = exclusive.withLock { $0 }
+        if let handle = state.handle {
+            Reactor.shared.unregister(fd: fd, token: token, added: state.inReactor)
             LibZMQ.close(handle)
         }
         zmq_msg_close(frame)
         frame.deallocate()
     }
 
-    /// How many calls are suspended (or about to retry) in each direction; for tests and diagnostics.
-    var suspendedCalls: (receive: Int, send: Int) { (slowReceivers, slowSenders) }
+    /// How many calls are suspended (or woken and about to retry) in each direction; for tests and
+    /// diagnostics.
+    var suspendedCalls: (receive: Int, send: Int) { waiters.count }
+
+    /// The libzmq socket, or `nil` once closed.
+    nonisolated var handle: LibZMQ.Handle? { exclusive.withLock { $0.handle } }
+
+    /// Whether a proxy owns the libzmq socket now.
+    var lentToProxy: Bool {
+        get { exclusive.withLock { $0.lentToProxy } }
+        set { exclusive.withLock { $0.lentToProxy = newValue } }
+    }
 
     /// Whether ``close()`` has been called.
     public var isClosed: Bool { handle == nil }
@@ -116,37 +138,90 @@ public actor Socket {
     /// thread has let go of it, moments later.
     /// The corresponding C function is `zmq_close`.
     public func close() {
-        guard let handle else { return }
-        self.handle = nil
-        Reactor.shared.unregister(fd: fd, token: token, added: inReactor)
-        inReactor = false
-        if lentToProxy {
-            // The proxy thread may be inside a libzmq call on this socket right now: it closes the
-            // socket when it gives it back (giveBack in Socket+Proxy.swift).
-            proxyLink?.requestStop(.failed(ZMQError.socketClosed.with("\(type) socket was closed while a proxy used it")))
-        } else {
-            LibZMQ.close(handle)
+        let closed = exclusive.withLock { state -> Bool in
+            guard let handle = state.handle else { return false }
+            state.handle = nil
+            Reactor.shared.unregister(fd: fd, token: token, added: state.inReactor)
+            state.inReactor = false
+            if state.lentToProxy {
+                // The proxy thread may be inside a libzmq call on this socket right now: it closes the
+                // socket when it gives it back (giveBack in Socket+Proxy.swift).
+                proxyLink?.requestStop(.failed(ZMQError.socketClosed.with("\(type) socket was closed while a proxy used it")))
+            } else {
+                LibZMQ.close(handle)
+            }
+            return true
         }
+        guard closed else { return }
         unread.removeAll()
         waiters.failAll(with: ZMQError.socketClosed.with("\(type) socket"))
     }
 
     // MARK: - Access for the library's operations
 
-    /// The libzmq socket, or the error that says why it cannot be used now.
+    /// The libzmq socket in `state`, or the error that says why it cannot be used now.
     @inline(__always)
-    func usableHandle() throws(ZMQError) -> LibZMQ.Handle {
-        guard let handle else { throw ZMQError.socketClosed.with("\(type) socket") }
-        if lentToProxy { throw ZMQError.inUseByProxy.with("\(type) socket") }
+    nonisolated func usable(_ state: Exclusive) throws(ZMQError) -> LibZMQ.Handle {
+        guard let handle = state.handle else { throw ZMQError.socketClosed.with("\(type) socket") }
+        if state.lentToProxy { throw ZMQError.inUseByProxy.with("\(type) socket") }
         return handle
+    }
+
+    /// The libzmq socket, or the error that says why it cannot be used now. Only for checks: libzmq
+    /// calls must be made under the lock, through ``withHandle(_:)`` or ``perform(_:timeout:_:)``.
+    nonisolated func usableHandle() throws(ZMQError) -> LibZMQ.Handle {
+        try usable(exclusive.withLock { $0 })
     }
 
     /// Runs a synchronous libzmq call on the socket. Any libzmq call may consume the `ZMQ_FD` edge
     /// that a waiting task depends on, so waiters are re-checked afterwards.
-    func withHandle<R>(_ body: (LibZMQ.Handle) throws -> R) throws -> R {
-        let handle = try usableHandle()
-        defer { if slowReceivers + slowSenders > 0 { schedule() } }
-        return try body(handle)
+    nonisolated func withHandle<R>(_ body: (LibZMQ.Handle) throws -> R) throws -> R {
+        var wake = Wake()
+        defer { wake.deliver(to: waiters) }
+        return try exclusive.withLock { state in
+            let handle = try usable(state)
+            defer { if state.slowReceivers + state.slowSenders > 0 { wake = scheduleLocked(&state) } }
+            return try body(handle)
+        }
+    }
+
+    /// Refuses a negative timeout before anything is tried.
+    @inline(__always)
+    nonisolated func validate(_ timeout: Duration?) throws(ZMQError) {
+        if let timeout, timeout < .zero {
+            throw ZMQError.invalidArgument.with("timeout \(timeout) is negative")
+        }
+    }
+
+    /// Tries a non-blocking operation at once, on the caller's executor, unless others wait ahead in
+    /// the same direction. Returns `nil` when the caller has to wait: it is then counted in its
+    /// direction's line, and must go on with ``performSlowly(_:timeout:committed:_:)`` on the actor.
+    @inline(__always)
+    nonisolated func attemptAtOnce<R>(
+        _ direction: Direction,
+        _ committed: inout Bool,
+        _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
+    ) throws -> R? {
+        var wake = Wake()
+        defer { wake.deliver(to: waiters) }
+        return try exclusive.withLock { state -> R? in
+            if (direction == .receive ? state.slowReceivers : state.slowSenders) == 0 {
+                let handle = try usable(state)
+                let result: R?
+                do {
+                    result = try attempt(handle, &committed)
+                } catch {
+                    if state.slowReceivers + state.slowSenders > 0 { wake = scheduleLocked(&state) }
+                    throw error
+                }
+                if let result {
+                    if state.slowReceivers + state.slowSenders > 0 { wake = scheduleLocked(&state) }
+                    return result
+                }
+            }
+            if direction == .receive { state.slowReceivers += 1 } else { state.slowSenders += 1 }
+            return nil
+        }
     }
 
     /// Performs a non-blocking operation, suspending until libzmq reports readiness when it would block.
@@ -164,41 +239,46 @@ public actor Socket {
     /// ``SocketOption/sendTimeout``) bounds the wait: the call throws ``ZMQError/timedOut`` if it is
     /// still waiting then. Like cancellation, a timeout only ends a waiter that has not been woken, so a
     /// message taken from libzmq is always returned. The fast path reads no clock and sets no timer.
+    ///
+    /// The single-frame `send` and `recv` run the fast path themselves on the caller's executor
+    /// (``attemptAtOnce(_:_:_:)``) and come to the actor only to wait.
+    @inline(__always)
     func perform<R>(
         _ direction: Direction,
         timeout: Duration? = nil,
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) async throws -> R {
-        if let timeout, timeout < .zero {
-            throw ZMQError.invalidArgument.with("timeout \(timeout) is negative")
-        }
+        try validate(timeout)
         var committed = false
-        if (direction == .receive ? slowReceivers : slowSenders) == 0 {
-            let handle = try usableHandle()
-            let result: R?
-            do {
-                result = try attempt(handle, &committed)
-            } catch {
-                if slowReceivers + slowSenders > 0 { schedule() }
-                throw error
-            }
-            if let result {
-                if slowReceivers + slowSenders > 0 { schedule() }
-                return result
-            }
-        }
+        if let result = try attemptAtOnce(direction, &committed, attempt) { return result }
+        return try await performSlowly(direction, timeout: timeout, committed: committed, attempt)
+    }
 
+    /// The rest of ``perform(_:timeout:_:)`` once the operation would block or others wait ahead:
+    /// wait in line. The caller has been counted in `direction`'s line by ``attemptAtOnce(_:_:_:)``.
+    @inline(never)
+    func performSlowly<R>(
+        _ direction: Direction,
+        timeout: Duration?,
+        committed: Bool,
+        _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
+    ) async throws -> R {
+        var committed = committed
         let timeout = timeout ?? (direction == .receive ? receiveTimeout : sendTimeout)
         let deadline = timeout.flatMap(MonotonicClock.deadline(after:))
         // The reactor's timer for this call, added only when it first parks.
         var timer: UInt64?
-        let id = nextWaiterID
-        nextWaiterID &+= 1
-        if direction == .receive { slowReceivers += 1 } else { slowSenders += 1 }
         defer {
-            if direction == .receive { slowReceivers -= 1 } else { slowSenders -= 1 }
+            exclusive.withLock { state in
+                if direction == .receive { state.slowReceivers -= 1 } else { state.slowSenders -= 1 }
+            }
             if let timer { Reactor.shared.cancelTimer(timer) }
         }
+        // A caller that counted itself in on its own executor hopped here: the socket may have closed
+        // (or been lent to a proxy) in between, and then nobody would wake it.
+        _ = try usableHandle()
+        let id = nextWaiterID
+        nextWaiterID &+= 1
         while true {
             if let deadline, !committed {
                 // Not worth parking (a zero timeout, or a deadline that passed while this waiter was
@@ -222,17 +302,18 @@ public actor Socket {
                 throw timedOut(direction, after: timeout)
             }
             // Woken at the head of the line: this task alone may now try, whatever happens to it.
+            let result: R?
             do {
-                let handle = try usableHandle()
-                if let result = try attempt(handle, &committed) {
-                    waiters.leave(id, direction)
-                    schedule()
-                    return result
-                }
+                result = try exclusive.withLock { state in try attempt(try usable(state), &committed) }
             } catch {
                 waiters.leave(id, direction)
                 schedule()
                 throw error
+            }
+            if let result {
+                waiters.leave(id, direction)
+                schedule()
+                return result
             }
         }
     }
@@ -244,12 +325,17 @@ public actor Socket {
 
     /// Suspends waiter `id` until it is woken at the head of its line, or, if `interruptible`, until
     /// it is cancelled or its `deadline` passes; or until the socket closes.
+    ///
+    /// Before suspending, the task delivers whatever readiness the reactor has pending
+    /// (`Reactor.deliverPending()`), so that a peer readied by a message this thread just sent runs
+    /// here at once instead of after a round of thread wake-ups.
     private func park(_ id: UInt64, _ direction: Direction, interruptible: Bool, deadline: UInt64?) async throws {
         let waiters = self.waiters
         if !interruptible {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 waiters.park(id, direction, continuation, interruptible: false)
                 self.schedule()
+                Reactor.shared.deliverPending()
             }
             return
         }
@@ -264,6 +350,7 @@ public actor Socket {
                     waiters.fail(id, direction, with: ZMQError.timedOut)
                 } else {
                     self.schedule()
+                    Reactor.shared.deliverPending()
                 }
             }
         } onCancel: {
@@ -274,29 +361,52 @@ public actor Socket {
     /// Re-reads `ZMQ_EVENTS` and wakes the head waiter of each direction that can proceed; arms the
     /// reactor for the rest. Called after every libzmq call while anyone waits, because that call
     /// may have consumed the `ZMQ_FD` edge the waiter was counting on.
-    func schedule() {
+    nonisolated func schedule() {
+        let wake = exclusive.withLock { scheduleLocked(&$0) }
+        wake.deliver(to: waiters)
+    }
+
+    /// The part of ``schedule()`` that needs the lock; the continuations are resumed after it is released.
+    nonisolated func scheduleLocked(_ state: inout Exclusive) -> Wake {
         // While a proxy owns the socket its thread alone touches it; the proxy reschedules on return.
-        guard let handle, !lentToProxy else { return }
+        guard let handle = state.handle, !state.lentToProxy else { return Wake() }
         let wanted = waiters.wanted()
-        guard wanted.receive || wanted.send else { return }
+        guard wanted.receive || wanted.send else { return Wake() }
         let events: Int32
         do {
             events = try LibZMQ.events(handle)
         } catch {
             // The context is terminating or the socket failed: let every waiter see the error.
-            waiters.wakeAll()
-            return
+            return Wake(all: true)
         }
+        var wake = Wake()
         var arm = false
         if wanted.receive {
             // Frames a stream handed back are as readable as frames in libzmq's queue.
-            if events & Int32(ZMQ_POLLIN) != 0 || !unread.isEmpty { waiters.wakeFirst(.receive) } else { arm = true }
+            if events & Int32(ZMQ_POLLIN) != 0 || !unread.isEmpty { wake.receive = true } else { arm = true }
         }
         if wanted.send {
-            if events & Int32(ZMQ_POLLOUT) != 0 { waiters.wakeFirst(.send) } else { arm = true }
+            if events & Int32(ZMQ_POLLOUT) != 0 { wake.send = true } else { arm = true }
         }
         if arm {
-            Reactor.shared.arm(fd: fd, token: token, added: &inReactor)
+            Reactor.shared.arm(fd: fd, token: token, added: &state.inReactor)
         }
+        return wake
+    }
+}
+
+/// Which waiters ``Socket/schedule()`` found ready; they are woken once the socket's lock is released.
+struct Wake {
+    var receive = false
+    var send = false
+    var all = false
+
+    func deliver(to waiters: WaitQueue) {
+        if all {
+            waiters.wakeAll()
+            return
+        }
+        if receive { waiters.wakeFirst(.receive) }
+        if send { waiters.wakeFirst(.send) }
     }
 }

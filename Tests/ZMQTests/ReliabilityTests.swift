@@ -21,8 +21,9 @@ struct ReliabilityTests {
             let total = 10_000
             let sender = Task.detached {
                 for index in 0..<total {
-                    // Pauses let the queue run dry, so that receivers really wait and get cancelled while waiting.
-                    if index % 20 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+                    // Every 20 messages the queue runs dry until a receiver is suspended waiting, so that
+                    // receivers really wait and get cancelled while waiting, however fast either side is.
+                    if index % 20 == 0 { try await eventually { await pull.suspendedCalls.receive > 0 } }
                     let number = Array(String(index).utf8)
                     if multipart {
                         try await push.sendMultipart([number, [0xAB], number])

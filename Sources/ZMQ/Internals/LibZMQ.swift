@@ -185,11 +185,7 @@ enum LibZMQ {
     static func bytes(of message: UnsafeMutablePointer<zmq_msg_t>) -> [UInt8] {
         let size = zmq_msg_size(message)
         guard size > 0 else { return [] }
-        let data = zmq_msg_data(message)!
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            buffer.baseAddress!.initialize(from: data.assumingMemoryBound(to: UInt8.self), count: size)
-            count = size
-        }
+        return Array(UnsafeRawBufferPointer(start: zmq_msg_data(message), count: size))
     }
 
     @inline(__always)

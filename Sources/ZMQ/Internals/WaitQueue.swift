@@ -39,6 +39,11 @@ final class WaitQueue: Sendable {
         state.withLock { $0[direction].isEmpty }
     }
 
+    /// How many waiters each line holds, waiting or woken.
+    var count: (receive: Int, send: Int) {
+        state.withLock { ($0.receivers.count, $0.senders.count) }
+    }
+
     /// Whether the head of each line is waiting to be woken (only the head can be woken).
     func wanted() -> (receive: Bool, send: Bool) {
         state.withLock { state in

@@ -1,0 +1,78 @@
+/// The workloads of BENCHMARKS.md, named as `zmq_baseline.c` and `pyzmq_asyncio.py` name them.
+enum Workload: String, CaseIterable {
+    case thrInproc = "thr-inproc"
+    case thrIPC = "thr-ipc"
+    case thrTCP = "thr-tcp"
+    case latInproc = "lat-inproc"
+    case latTCP = "lat-tcp"
+    case proxyInproc = "proxy-inproc"
+
+    /// Whether the result is a round-trip time rather than a message rate.
+    var isLatency: Bool { self == .latInproc || self == .latTCP }
+}
+
+/// The command line: `zmq-bench [--rss] WORKLOAD SIZE COUNT`.
+struct Arguments {
+    var workload: Workload
+    var size: Int
+    var count: Int
+    /// Print the peak resident set size to stderr at the end (stdout stays one line).
+    var reportRSS: Bool
+    /// The sequence number of a message the sender leaves out, to show that a lost message fails the run.
+    var lose: Int?
+
+    /// Large enough for every workload of BENCHMARKS.md (64 KiB) with room to spare; small enough
+    /// that the two pipes' high-water marks (2 x 1000 messages) cannot exhaust memory.
+    static let maximumSize = 1 << 20
+
+    static let usage = """
+        usage: zmq-bench [--rss] WORKLOAD SIZE COUNT
+          WORKLOAD  \(Workload.allCases.map(\.rawValue).joined(separator: " | "))
+          SIZE      message size in bytes, 0...\(maximumSize)
+          COUNT     number of messages (thr-*, proxy-*: at least 2) or round trips (lat-*: at least 1)
+          --rss     also print the peak resident set size to stderr
+          --lose N  the sender leaves out message N (a self-check: the run must fail)
+        """
+
+    struct Invalid: Error {
+        let message: String
+    }
+
+    init(_ arguments: some Sequence<String>) throws(Invalid) {
+        var reportRSS = false
+        var lose: Int?
+        var positional: [String] = []
+        var arguments = arguments.makeIterator()
+        while let argument = arguments.next() {
+            switch argument {
+            case "--rss": reportRSS = true
+            case "--lose":
+                guard let value = arguments.next().flatMap({ Int($0) }), value >= 0 else {
+                    throw Invalid(message: "--lose needs a message number")
+                }
+                lose = value
+            case "-h", "--help": throw Invalid(message: "")
+            case let option where option.hasPrefix("--"): throw Invalid(message: "unknown option \(option)")
+            default: positional.append(argument)
+            }
+        }
+        guard positional.count == 3 else {
+            throw Invalid(message: "expected WORKLOAD SIZE COUNT, got \(positional.count) argument(s)")
+        }
+        guard let workload = Workload(rawValue: positional[0]) else {
+            throw Invalid(message: "unknown workload '\(positional[0])'")
+        }
+        guard let size = Int(positional[1]), (0...Self.maximumSize).contains(size) else {
+            throw Invalid(message: "SIZE must be a whole number of bytes in 0...\(Self.maximumSize), got '\(positional[1])'")
+        }
+        let minimumCount = workload.isLatency ? 1 : 2
+        guard let count = Int(positional[2]), count >= minimumCount else {
+            throw Invalid(message: "COUNT must be a whole number of at least \(minimumCount) for \(workload.rawValue), got '\(positional[2])'")
+        }
+        self.workload = workload
+        self.size = size
+        self.count = count
+        self.reportRSS = reportRSS
+        self.lose = lose
+    }
+}
