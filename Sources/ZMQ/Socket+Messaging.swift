@@ -12,15 +12,27 @@ extension Socket {
     /// - Throws: ``ZMQError`` (for example ``ZMQError/invalidState`` for a REQ sending twice,
     ///   ``ZMQError/socketClosed``), ``ZMQError/timedOut`` when the timeout passes (nothing was sent),
     ///   or `CancellationError` if the task is cancelled while waiting.
+    ///
+    /// `@inlinable` so that a send that completes at once costs the caller no async call frame; the
+    /// work itself is in `_sendAtOnce`, a plain function, and `_sendWaiting`, on the actor.
+    @inlinable
     nonisolated(nonsending) public func send(_ bytes: [UInt8], timeout: Duration? = nil) async throws {
+        if try _sendAtOnce(bytes, timeout: timeout) { return }
+        try await _sendWaiting(bytes, timeout: timeout)
+    }
+
+    /// The fast path of ``send(_:timeout:)-([UInt8],_)``: `true` when the message went out at once;
+    /// `false` when the caller has to wait, and is now counted in line.
+    @usableFromInline
+    nonisolated func _sendAtOnce(_ bytes: [UInt8], timeout: Duration?) throws -> Bool {
         try validate(timeout)
         var committed = false
-        if try attemptAtOnce(.send, &committed, { handle, _ in try Self.send(bytes, handle) }) != nil { return }
-        try await sendWaiting(bytes, timeout: timeout)
+        return try attemptAtOnce(.send, timeout: timeout, &committed, { handle, _ in try Self.send(bytes, handle) }) != nil
     }
 
     /// The rest of a send that has to wait, on the actor; the caller is already counted in line.
-    private func sendWaiting(_ bytes: [UInt8], timeout: Duration?) async throws {
+    @usableFromInline
+    func _sendWaiting(_ bytes: [UInt8], timeout: Duration?) async throws {
         try await performSlowly(.send, timeout: timeout, committed: false) { handle, _ in try Self.send(bytes, handle) }
     }
 
@@ -34,15 +46,23 @@ extension Socket {
     /// The corresponding C function is `zmq_send` with `ZMQ_DONTWAIT`.
     /// - Parameter timeout: How long to wait for room; `nil` uses ``SocketOption/sendTimeout``.
     /// - Throws: as ``send(_:timeout:)-([UInt8],_)``.
+    @inlinable
     nonisolated(nonsending) public func send(_ text: String, timeout: Duration? = nil) async throws {
+        if try _sendAtOnce(text, timeout: timeout) { return }
+        try await _sendWaiting(text, timeout: timeout)
+    }
+
+    /// The fast path of ``send(_:timeout:)-(String,_)``, as for bytes.
+    @usableFromInline
+    nonisolated func _sendAtOnce(_ text: String, timeout: Duration?) throws -> Bool {
         try validate(timeout)
         var text = text
         var committed = false
-        if try attemptAtOnce(.send, &committed, { handle, _ in try Self.send(&text, handle) }) != nil { return }
-        try await sendWaiting(text, timeout: timeout)
+        return try attemptAtOnce(.send, timeout: timeout, &committed, { handle, _ in try Self.send(&text, handle) }) != nil
     }
 
-    private func sendWaiting(_ text: String, timeout: Duration?) async throws {
+    @usableFromInline
+    func _sendWaiting(_ text: String, timeout: Duration?) async throws {
         var text = text
         try await performSlowly(.send, timeout: timeout, committed: false) { handle, _ in try Self.send(&text, handle) }
     }
@@ -89,19 +109,28 @@ extension Socket {
     /// - Throws: ``ZMQError``, ``ZMQError/timedOut`` when the timeout passes, or `CancellationError`
     ///   if the task is cancelled while waiting. Neither loses a message: a message taken from libzmq
     ///   is always returned.
+    ///
+    /// `@inlinable` so that a receive that completes at once costs the caller no async call frame.
+    @inlinable
     nonisolated(nonsending) public func recv(timeout: Duration? = nil) async throws -> [UInt8] {
+        if let bytes = try _recvAtOnce(timeout: timeout) { return bytes }
+        return try await _recvWaiting(timeout: timeout)
+    }
+
+    /// The fast path of ``recv(timeout:)``: the frame, or `nil` when the caller has to wait and is
+    /// now counted in line.
+    @usableFromInline
+    nonisolated func _recvAtOnce(timeout: Duration?) throws -> [UInt8]? {
         try validate(timeout)
         let frame = self.frame
         let unread = self.unread
         var committed = false
-        if let bytes = try attemptAtOnce(.receive, &committed, { handle, _ in try Self.receive(handle, frame, unread) }) {
-            return bytes
-        }
-        return try await recvWaiting(timeout: timeout)
+        return try attemptAtOnce(.receive, timeout: timeout, &committed, { handle, _ in try Self.receive(handle, frame, unread) })
     }
 
     /// The rest of a receive that has to wait, on the actor; the caller is already counted in line.
-    private func recvWaiting(timeout: Duration?) async throws -> [UInt8] {
+    @usableFromInline
+    func _recvWaiting(timeout: Duration?) async throws -> [UInt8] {
         let frame = self.frame
         let unread = self.unread
         return try await performSlowly(.receive, timeout: timeout, committed: false) { handle, _ in

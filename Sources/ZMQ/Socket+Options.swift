@@ -53,8 +53,10 @@ extension Socket {
         // the wait mechanism enforces them, and needs to know them.
         if case .int32(let milliseconds) = encoded {
             let timeout: Duration? = milliseconds < 0 ? nil : .milliseconds(milliseconds)
-            if key.code == ZMQ_RCVTIMEO { receiveTimeout = timeout }
-            if key.code == ZMQ_SNDTIMEO { sendTimeout = timeout }
+            exclusive.withLock { state in
+                if key.code == ZMQ_RCVTIMEO { state.receiveTimeout = timeout }
+                if key.code == ZMQ_SNDTIMEO { state.sendTimeout = timeout }
+            }
         }
     }
 

@@ -1,4 +1,7 @@
 internal import CZMQ
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A ZeroMQ socket with async send and receive.
 ///
@@ -47,7 +50,35 @@ public actor Socket {
         var slowSenders = 0
         /// Whether the reactor's epoll set holds `fd`.
         var inReactor = false
+        /// `ZMQ_RCVTIMEO` and `ZMQ_SNDTIMEO` as last set through ``set(_:_:)-(SocketOption<Value>,_)``;
+        /// `nil` waits forever. libzmq never applies them itself, because every call here is non-blocking.
+        var receiveTimeout: Duration?
+        var sendTimeout: Duration?
+        /// Whether the last wait in each direction ended soon (within ``Socket/shortWait``): only then
+        /// is a call that would block worth retrying for a moment before it suspends.
+        var receiveWaitsAreShort = true
+        var sendWaitsAreShort = true
+        /// The direction of the last call that completed. A call in the other direction is a socket
+        /// taking turns (a request, then its reply): the one usage where its wait is worth a spin.
+        var lastCompleted: Direction?
+
+        func timeout(_ direction: Direction) -> Duration? {
+            direction == .receive ? receiveTimeout : sendTimeout
+        }
     }
+
+    /// How long a call that would block keeps retrying (yielding its thread in between) before it
+    /// suspends, when the socket takes turns (it last completed a call in the other direction: a
+    /// request then its reply) and its recent waits in this direction were short. A wait for a peer's
+    /// reply over TCP takes tens of microseconds; suspending and being woken costs two thread
+    /// wake-ups (the reactor's, then a pool thread's) on top, which on a virtual machine is as much
+    /// again. Retrying for this long catches such replies without the wake-ups. A socket whose waits
+    /// are long (idle, or waiting for people) stops retrying after its first long wait, and a socket
+    /// that only receives or only sends (a pipeline, where throughput matters and a spinning consumer
+    /// would take CPU from its producer) never retries.
+    static let spinBudget: UInt64 = 50_000
+    /// A wait that ended within this long counts as short (see ``spinBudget``).
+    static let shortWait: UInt64 = 1_000_000
 
     let exclusive: Locked<Exclusive>
     /// `ZMQ_FD`: signalled by libzmq whenever the socket's state may have changed.
@@ -62,11 +93,6 @@ public actor Socket {
     /// heap-allocated so it never moves while libzmq points into it (messages up to 33 bytes live
     /// inside the `zmq_msg_t` itself).
     nonisolated(unsafe) let frame: UnsafeMutablePointer<zmq_msg_t>
-    /// `ZMQ_RCVTIMEO` and `ZMQ_SNDTIMEO` as last set through ``set(_:_:)-(SocketOption<Value>,_)``;
-    /// `nil` waits forever. libzmq never applies them itself, because every call here is non-blocking.
-    /// Only a call that has to wait reads them, on the actor.
-    var receiveTimeout: Duration?
-    var sendTimeout: Duration?
     /// Frames a message stream took out of libzmq but did not deliver; every receive takes these first.
     nonisolated let unread = UnreadFrames()
     /// The running proxy that owns the socket, so that ``close()`` can stop it (see `Socket+Proxy.swift`).
@@ -196,32 +222,59 @@ public actor Socket {
     /// Tries a non-blocking operation at once, on the caller's executor, unless others wait ahead in
     /// the same direction. Returns `nil` when the caller has to wait: it is then counted in its
     /// direction's line, and must go on with ``performSlowly(_:timeout:committed:_:)`` on the actor.
+    ///
+    /// When the operation would block but this socket's recent waits were short, it is retried for
+    /// up to ``spinBudget`` first (never past a `timeout`, never once `committed`), yielding the
+    /// thread between tries and releasing the lock, so that other callers and the slow path go on.
     @inline(__always)
     nonisolated func attemptAtOnce<R>(
         _ direction: Direction,
+        timeout: Duration?,
         _ committed: inout Bool,
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) throws -> R? {
-        var wake = Wake()
-        defer { wake.deliver(to: waiters) }
-        return try exclusive.withLock { state -> R? in
-            if (direction == .receive ? state.slowReceivers : state.slowSenders) == 0 {
-                let handle = try usable(state)
-                let result: R?
-                do {
-                    result = try attempt(handle, &committed)
-                } catch {
-                    if state.slowReceivers + state.slowSenders > 0 { wake = scheduleLocked(&state) }
-                    throw error
+        var spinUntil: UInt64 = 0
+        while true {
+            var wake = Wake()
+            defer { wake.deliver(to: waiters) }
+            var retry = false
+            let result = try exclusive.withLock { state -> R? in
+                if (direction == .receive ? state.slowReceivers : state.slowSenders) == 0 {
+                    let handle = try usable(state)
+                    let result: R?
+                    do {
+                        result = try attempt(handle, &committed)
+                    } catch {
+                        if state.slowReceivers + state.slowSenders > 0 { wake = scheduleLocked(&state) }
+                        throw error
+                    }
+                    if let result {
+                        state.lastCompleted = direction
+                        if state.slowReceivers + state.slowSenders > 0 { wake = scheduleLocked(&state) }
+                        return result
+                    }
+                    if !committed && Self.maySpin(direction, timeout: timeout, state, until: spinUntil) {
+                        retry = true
+                        return nil
+                    }
                 }
-                if let result {
-                    if state.slowReceivers + state.slowSenders > 0 { wake = scheduleLocked(&state) }
-                    return result
-                }
+                if direction == .receive { state.slowReceivers += 1 } else { state.slowSenders += 1 }
+                return nil
             }
-            if direction == .receive { state.slowReceivers += 1 } else { state.slowSenders += 1 }
-            return nil
+            if let result { return result }
+            if !retry { return nil }
+            if spinUntil == 0 { spinUntil = MonotonicClock.now() + Self.spinBudget }
+            sched_yield()
         }
+    }
+
+    /// Whether a call that would block should try again rather than suspend (see ``spinBudget``).
+    @inline(__always)
+    static func maySpin(_ direction: Direction, timeout: Duration?, _ state: Exclusive, until deadline: UInt64) -> Bool {
+        guard let last = state.lastCompleted, last != direction,
+              direction == .receive ? state.receiveWaitsAreShort : state.sendWaitsAreShort else { return false }
+        if let timeout = timeout ?? state.timeout(direction), timeout < .nanoseconds(Int64(spinBudget)) { return false }
+        return deadline == 0 || MonotonicClock.now() < deadline
     }
 
     /// Performs a non-blocking operation, suspending until libzmq reports readiness when it would block.
@@ -241,7 +294,7 @@ public actor Socket {
     /// message taken from libzmq is always returned. The fast path reads no clock and sets no timer.
     ///
     /// The single-frame `send` and `recv` run the fast path themselves on the caller's executor
-    /// (``attemptAtOnce(_:_:_:)``) and come to the actor only to wait.
+    /// (``attemptAtOnce(_:timeout:_:_:)``) and come to the actor only to wait.
     @inline(__always)
     func perform<R>(
         _ direction: Direction,
@@ -250,12 +303,12 @@ public actor Socket {
     ) async throws -> R {
         try validate(timeout)
         var committed = false
-        if let result = try attemptAtOnce(direction, &committed, attempt) { return result }
+        if let result = try attemptAtOnce(direction, timeout: timeout, &committed, attempt) { return result }
         return try await performSlowly(direction, timeout: timeout, committed: committed, attempt)
     }
 
     /// The rest of ``perform(_:timeout:_:)`` once the operation would block or others wait ahead:
-    /// wait in line. The caller has been counted in `direction`'s line by ``attemptAtOnce(_:_:_:)``.
+    /// wait in line. The caller has been counted in `direction`'s line by ``attemptAtOnce(_:timeout:_:_:)``.
     @inline(never)
     func performSlowly<R>(
         _ direction: Direction,
@@ -264,7 +317,8 @@ public actor Socket {
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) async throws -> R {
         var committed = committed
-        let timeout = timeout ?? (direction == .receive ? receiveTimeout : sendTimeout)
+        let started = MonotonicClock.now()
+        let timeout = timeout ?? exclusive.withLock { $0.timeout(direction) }
         let deadline = timeout.flatMap(MonotonicClock.deadline(after:))
         // The reactor's timer for this call, added only when it first parks.
         var timer: UInt64?
@@ -286,6 +340,7 @@ public actor Socket {
                 // fires in between.
                 if MonotonicClock.now() >= deadline {
                     waiters.leave(id, direction)
+                    noteLongWait(direction)
                     schedule()
                     throw timedOut(direction, after: timeout)
                 }
@@ -299,6 +354,7 @@ public actor Socket {
             do {
                 try await park(id, direction, interruptible: !committed, deadline: committed ? nil : deadline)
             } catch ZMQError.timedOut {
+                noteLongWait(direction)
                 throw timedOut(direction, after: timeout)
             }
             // Woken at the head of the line: this task alone may now try, whatever happens to it.
@@ -312,9 +368,21 @@ public actor Socket {
             }
             if let result {
                 waiters.leave(id, direction)
+                let short = MonotonicClock.now() - started <= Self.shortWait
+                exclusive.withLock { state in
+                    if direction == .receive { state.receiveWaitsAreShort = short } else { state.sendWaitsAreShort = short }
+                    state.lastCompleted = direction
+                }
                 schedule()
                 return result
             }
+        }
+    }
+
+    /// A wait in `direction` timed out: retrying before suspending would not have helped it.
+    private nonisolated func noteLongWait(_ direction: Direction) {
+        exclusive.withLock { state in
+            if direction == .receive { state.receiveWaitsAreShort = false } else { state.sendWaitsAreShort = false }
         }
     }
 
