@@ -145,6 +145,51 @@ extension Socket {
         return try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
     }
 
+    /// Receives the next frame into `buffer`, replacing what it held.
+    ///
+    /// Like ``recv(timeout:)``, but the bytes are copied into storage you own: the buffer keeps its
+    /// capacity from call to call, so a loop that receives into one buffer allocates nothing per
+    /// message once the buffer has grown to the largest message (`zmq_recv` into a buffer, in C;
+    /// pyzmq's `recv_into`, but never truncating).
+    /// ```swift
+    /// var buffer: [UInt8] = []
+    /// for _ in 0..<1000 {
+    ///     try await pull.recv(into: &buffer)
+    ///     handle(buffer)
+    /// }
+    /// ```
+    /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
+    /// - Parameters:
+    ///   - buffer: Replaced by the frame's bytes; left unchanged when the call throws.
+    ///   - timeout: As for ``recv(timeout:)``.
+    /// - Throws: as ``recv(timeout:)``.
+    @inlinable
+    nonisolated(nonsending) public func recv(into buffer: inout [UInt8], timeout: Duration? = nil) async throws {
+        if try _recvAtOnce(into: &buffer, timeout: timeout) { return }
+        // Only a call that had to wait gets a new array: it has paid far more than an allocation.
+        buffer = try await _recvWaiting(timeout: timeout)
+    }
+
+    /// The fast path of ``recv(into:timeout:)``: `true` when `buffer` holds the next frame; `false`
+    /// when the caller has to wait and is now counted in line.
+    @usableFromInline
+    nonisolated func _recvAtOnce(into buffer: inout [UInt8], timeout: Duration?) throws -> Bool {
+        try validate(timeout)
+        let frame = self.frame
+        let unread = self.unread
+        var committed = false
+        return try attemptAtOnce(.receive, timeout: timeout, &committed, { handle, _ -> Void? in
+            if let handedBack = unread.takeFrame() {
+                buffer.removeAll(keepingCapacity: true)
+                buffer.append(contentsOf: handedBack)
+                return ()
+            }
+            guard try LibZMQ.receive(handle, into: frame) else { return nil }
+            LibZMQ.copy(frame, into: &buffer)
+            return ()
+        }) != nil
+    }
+
     /// Receives the next message whole, as its list of frames.
     ///
     /// The corresponding C function is `zmq_msg_recv`, repeated while `zmq_msg_more` is set.

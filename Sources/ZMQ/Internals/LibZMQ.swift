@@ -188,6 +188,13 @@ enum LibZMQ {
         return Array(UnsafeRawBufferPointer(start: zmq_msg_data(message), count: size))
     }
 
+    /// Replaces `buffer`'s contents with the bytes of `message`, keeping its capacity.
+    @inline(__always)
+    static func copy(_ message: UnsafeMutablePointer<zmq_msg_t>, into buffer: inout [UInt8]) {
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message)))
+    }
+
     @inline(__always)
     static func more(_ message: UnsafeMutablePointer<zmq_msg_t>) -> Bool {
         zmq_msg_more(message) != 0

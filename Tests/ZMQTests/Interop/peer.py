@@ -5,10 +5,16 @@ A role that binds prints its resolved endpoint on the first line of stdout.
 Exits 0 when its part of the exchange checked out, 1 (with a message on stderr) when not.
 Every receive has a timeout, so a broken exchange fails instead of hanging.
 """
+import signal
 import sys
 import time
 
 import zmq
+
+# The Swift test runner starts this process from a thread that blocks signals, and a child inherits
+# the blocked set: without this, the SIGTERM that ends a publisher would stay pending for ever.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 role, endpoint = sys.argv[1], sys.argv[2]
 count = int(sys.argv[3]) if len(sys.argv) > 3 else 1
@@ -44,10 +50,11 @@ elif role == "req-client":  # sends COUNT requests (the last one 1 MiB), checks 
         s.send(payload)
         if s.recv() != payload:
             fail(f"reply {i} differs from its request")
-elif role == "pub":  # publishes weather and news until killed
+elif role == "pub":  # publishes weather and news until killed (or for 60 s at most)
     s = make(zmq.PUB, True)
     i = 0
-    while True:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         s.send_string(f"weather {i}")
         s.send_string(f"news {i}")
         i += 1
