@@ -32,7 +32,9 @@ extension Socket {
     /// milliseconds, even when every socket is stuck; only then can a message be lost: one the proxy
     /// had already taken but that its destination could not yet accept.
     ///
-    /// The corresponding C functions are `zmq_proxy` and `zmq_proxy_steerable`.
+    /// It does what the C functions `zmq_proxy` and `zmq_proxy_steerable` do, with a `zmq_poll`
+    /// loop of its own instead of calling them, so that cancellation and ``close()`` can stop it and
+    /// the sockets can be given back.
     /// - Parameters:
     ///   - frontend: The socket facing clients.
     ///   - backend: The socket facing services.
@@ -120,7 +122,7 @@ extension Socket {
 /// paused, and a terminated control stays terminated, so a proxy given it later returns at once
 /// (use a new control for a new proxy). A control steers one proxy at a time.
 ///
-/// The corresponding C function is `zmq_proxy_steerable`, with its control socket's commands.
+/// It stands for the control socket of the C function `zmq_proxy_steerable` and its commands.
 public final class ProxyControl: Sendable {
     private struct State {
         var paused = false

@@ -37,7 +37,7 @@ extension Socket {
     /// - Throws: ``ZMQError/noSuchEndpoint`` if the socket is not bound there.
     @discardableResult
     public func unbind(_ endpoint: String) throws -> Socket {
-        try withHandle { handle in _ = try LibZMQ.check("unbind \(endpoint)") { zmq_unbind(handle, endpoint) } }
+        try withHandle { handle in try LibZMQ.unbind(handle, endpoint) }
         return self
     }
 
@@ -47,7 +47,7 @@ extension Socket {
     /// - Throws: ``ZMQError/noSuchEndpoint`` if the socket is not connected there.
     @discardableResult
     public func disconnect(_ endpoint: String) throws -> Socket {
-        try withHandle { handle in _ = try LibZMQ.check("disconnect \(endpoint)") { zmq_disconnect(handle, endpoint) } }
+        try withHandle { handle in try LibZMQ.disconnect(handle, endpoint) }
         return self
     }
 

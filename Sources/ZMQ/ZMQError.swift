@@ -94,7 +94,8 @@ public struct ZMQError: Error, Equatable, Hashable, Sendable, CustomStringConver
 // MARK: - Common libzmq error numbers
 
 extension ZMQError {
-    /// The operation would block (`EAGAIN`); with a timeout set, the timeout expired.
+    /// libzmq reported that the operation would block (`EAGAIN`). The library's own calls never
+    /// throw this for a wait: they suspend instead, and a timeout throws ``timedOut``.
     public static let tryAgain = ZMQError(code: EAGAIN)
     /// An argument was invalid (`EINVAL`), such as a bad option value.
     public static let invalidValue = ZMQError(code: EINVAL)

@@ -32,10 +32,9 @@ func throughput(
     let pull = try Socket.pull()
     if bindReceiver { try await pull.bind(receiveEndpoint) } else { try await pull.connect(receiveEndpoint) }
     let zeroCopy = size >= Payload.zeroCopySize
-    // The sender hands its socket back instead of closing it after its last send: libzmq 4.3.4 can
-    // drop the tail of a PUSH socket closed while a lagging peer still has messages in flight, even
-    // with infinite linger (reproduced in plain C, see docs/README-bench.md). The receiver closes
-    // it once every message has arrived.
+    // The sender hands its socket back instead of closing it after its last send, and the receiver
+    // closes it once every message has arrived: the measurement then never depends on how libzmq
+    // lingers over messages still in flight when a socket closes.
     let sender = peer("sender") { () -> Socket in
         let push = try await Socket.push().connect(sendEndpoint)
         // The sender copies its buffer into each message exactly as zmq_baseline.c's zmq_send does,

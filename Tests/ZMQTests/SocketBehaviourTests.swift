@@ -23,6 +23,53 @@ struct SocketBehaviourTests {
         }
     }
 
+    @Test func receiveIntoABufferReusesItsStorage() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            let sizes = [300, 5, 0, 120, 300]
+            for (index, size) in sizes.enumerated() {
+                try await push.send([UInt8](repeating: UInt8(index), count: size))
+            }
+            var buffer: [UInt8] = []
+            try await pull.recv(into: &buffer)
+            #expect(buffer == [UInt8](repeating: 0, count: 300))
+            let storage = buffer.withUnsafeBufferPointer { $0.baseAddress }
+            for (index, size) in sizes.enumerated().dropFirst() {
+                try await pull.recv(into: &buffer)
+                #expect(buffer == [UInt8](repeating: UInt8(index), count: size), "message \(index) replaced the contents")
+                #expect(buffer.capacity >= 300)
+                // Nothing was allocated: the frame was copied into the same storage.
+                #expect(buffer.withUnsafeBufferPointer { $0.baseAddress } == storage)
+            }
+
+            // A receive that times out leaves the buffer as it was; one that waits fills it.
+            await #expect(throws: ZMQError.timedOut) { try await pull.recv(into: &buffer, timeout: .milliseconds(10)) }
+            #expect(buffer == [UInt8](repeating: 4, count: 300))
+            let sender = Task {
+                try await eventually { await pull.suspendedCalls.receive == 1 }
+                try await push.send("after a wait")
+            }
+            try await pull.recv(into: &buffer)
+            #expect(buffer == Array("after a wait".utf8))
+            try await sender.value
+        }
+    }
+
+    @Test func receiveIntoABufferTakesFramesAStreamHandedBackFirst() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            for index in 0..<5 { try await push.send("\(index)") }
+            try await eventually { (try? await pull.recvIfQueuedPeek()) == true }
+            for try await _ in pull.messages { break }       // takes a batch, delivers "0"
+            #expect(pull.unread.count == 4, "the stream handed the rest of its batch back")
+            var buffer: [UInt8] = []
+            for index in 1..<5 {
+                try await pull.recv(into: &buffer)
+                #expect(buffer == Array("\(index)".utf8))
+            }
+        }
+    }
+
     @Test func cancelledReceiveThrowsAndLosesNothing() async throws {
         try await withTimeout {
             let (push, pull) = try await pipeline()

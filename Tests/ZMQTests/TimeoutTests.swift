@@ -109,10 +109,11 @@ struct TimeoutTests {
     }
 
     @Test func timedOutHeadOfTheLineLetsTheNextReceiverHaveTheMessage() async throws {
-        try await withTimeout {
+        try await withTimeout(.seconds(20)) {
             let (push, pull) = try await pipeline()
-            // Long enough for the second receiver to queue up behind it even on a loaded machine.
-            let first = Task { try await pull.recv(timeout: .milliseconds(400)) }
+            // Long enough for the second receiver to queue up behind it even on a loaded machine
+            // under the thread sanitizer.
+            let first = Task { try await pull.recv(timeout: .milliseconds(1500)) }
             try await eventually { await pull.suspendedCalls.receive == 1 }
             let second = Task { try await pull.recv() }
             try await eventually { await pull.suspendedCalls.receive == 2 }
@@ -124,11 +125,11 @@ struct TimeoutTests {
     }
 
     @Test func timedOutReceiverInTheMiddleKeepsTheOthersInOrder() async throws {
-        try await withTimeout {
+        try await withTimeout(.seconds(20)) {
             let (push, pull) = try await pipeline()
             let first = Task { try await pull.recv() }
             try await eventually { await pull.suspendedCalls.receive == 1 }
-            let second = Task { try await pull.recv(timeout: .milliseconds(400)) }
+            let second = Task { try await pull.recv(timeout: .milliseconds(1500)) }
             try await eventually { await pull.suspendedCalls.receive == 2 }
             let third = Task { try await pull.recv() }
             try await eventually { await pull.suspendedCalls.receive == 3 }

@@ -3,8 +3,10 @@ internal import CZMQ
 import Glibc
 #endif
 
-/// The one layer that calls libzmq's socket functions. Everything here is synchronous and
-/// non-blocking; EINTR is retried here and nowhere else; EAGAIN is a `nil`/`false` result, not an error.
+/// The layer that calls libzmq's socket and message functions (the proxy's loop and the DRAFT group
+/// calls, looked up at run time, use it too; `Context` makes its own few context calls). Everything
+/// here is synchronous and non-blocking; EINTR is retried; EAGAIN is a `nil`/`false` result, not an
+/// error.
 enum LibZMQ {
     typealias Handle = UnsafeMutableRawPointer
 
@@ -282,6 +284,16 @@ enum LibZMQ {
     /// `zmq_connect`; the error names the endpoint.
     static func connect(_ handle: Handle, _ endpoint: String) throws(ZMQError) {
         _ = try check("connect \(endpoint)") { zmq_connect(handle, endpoint) }
+    }
+
+    /// `zmq_unbind`; the error names the endpoint.
+    static func unbind(_ handle: Handle, _ endpoint: String) throws(ZMQError) {
+        _ = try check("unbind \(endpoint)") { zmq_unbind(handle, endpoint) }
+    }
+
+    /// `zmq_disconnect`; the error names the endpoint.
+    static func disconnect(_ handle: Handle, _ endpoint: String) throws(ZMQError) {
+        _ = try check("disconnect \(endpoint)") { zmq_disconnect(handle, endpoint) }
     }
 
     // MARK: Proxy
