@@ -3,66 +3,129 @@ import Testing
 @testable import ZMQ
 
 /// A pyzmq process running `Interop/peer.py` in one role.
+///
+/// Started with `posix_spawnp`, not Foundation's `Process`: on Linux `Process` leaks every instance
+/// in a reference cycle and over-reads a directory buffer as it starts a child, both of which the
+/// address sanitizer reports, and its child inherits the blocked signal mask of the Dispatch thread
+/// that starts it, so SIGTERM would never end it. Here the child starts with no signal blocked.
 final class PythonPeer: @unchecked Sendable {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Interop/peer.py").path
 
     /// Whether `python3` can import pyzmq on this machine.
     static let available: Bool = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import zmq"]
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        guard let child = try? PythonPeer(arguments: ["python3", "-c", "import zmq"]) else { return false }
+        return child.waitSynchronously() == 0
     }()
 
     /// CI sets this so that a missing pyzmq fails instead of skipping the interop tests.
     static let required = ProcessInfo.processInfo.environment["SWIFT_ZMQ_REQUIRE_PYZMQ"] == "1"
 
-    private let process = Process()
-    private let output = Pipe()
-    private let errors = Pipe()
-    private let exited: Task<Int32, Never>
+    private let pid: pid_t
+    private let output: Int32
+    private let errors: Int32
+    private let reaped = Locked<Int32?>(nil)
 
-    init(_ role: String, _ endpoint: String, count: Int = 1) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script, role, endpoint, String(count)]
-        process.standardOutput = output
-        process.standardError = errors
-        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
-        try process.run()
-        exited = Task { await stream.first { _ in true } ?? -1 }
+    convenience init(_ role: String, _ endpoint: String, count: Int = 1) throws {
+        try self.init(arguments: ["python3", Self.script, role, endpoint, String(count)])
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    private init(arguments: [String]) throws {
+        var outputPipe: [Int32] = [0, 0]
+        var errorPipe: [Int32] = [0, 0]
+        guard pipe(&outputPipe) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        guard pipe(&errorPipe) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
+        for fd in outputPipe + errorPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGTERM, SIGINT, SIGPIPE] { sigaddset(&defaultSignals, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let started = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
+        close(outputPipe[1])
+        close(errorPipe[1])
+        guard started == 0 else {
+            close(outputPipe[0])
+            close(errorPipe[0])
+            throw POSIXError(.init(rawValue: started) ?? .EIO)
+        }
+        self.pid = pid
+        self.output = outputPipe[0]
+        self.errors = errorPipe[0]
+    }
 
-    /// The endpoint a binding role printed on its first line (read on a Dispatch thread).
+    deinit {
+        stop()
+        _ = waitSynchronously()
+        close(output)
+        close(errors)
+    }
+
+    /// Blocks until the child has exited; its exit status (128 + the signal if a signal ended it).
+    private func waitSynchronously() -> Int32 {
+        reaped.withLock { reaped in
+            if let reaped { return reaped }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let code = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+            reaped = code
+            return code
+        }
+    }
+
+    /// Runs `body` on a Dispatch thread (it blocks), never on Swift's cooperative pool.
+    private func offThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: body()) }
+        }
+    }
+
+    /// The endpoint a binding role printed on its first line.
     func boundEndpoint() async -> String {
-        let handle = output.fileHandleForReading
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var line = Data()
-                while true {
-                    let byte = handle.readData(ofLength: 1)
-                    if byte.isEmpty || byte == Data([0x0A]) { break }
-                    line.append(byte)
-                }
-                continuation.resume(returning: String(decoding: line, as: UTF8.self))
-            }
+        let fd = output
+        return await offThePool {
+            var line: [UInt8] = []
+            var byte: UInt8 = 0
+            while read(fd, &byte, 1) == 1, byte != 0x0A { line.append(byte) }
+            return String(decoding: line, as: UTF8.self)
         }
     }
 
     /// Waits for the process to exit and returns its status, with what it wrote on stderr.
     func exit() async -> (status: Int32, stderr: String) {
-        let status = await exited.value
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (status, text)
+        let fd = errors
+        return await offThePool { [self] in
+            var text: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = read(fd, &chunk, chunk.count)
+                if count <= 0 { break }
+                text += chunk[0..<count]
+            }
+            return (waitSynchronously(), String(decoding: text, as: UTF8.self))
+        }
     }
 
-    func stop() { if process.isRunning { process.terminate() } }
+    /// Asks the child to end (SIGTERM) unless it already has.
+    func stop() {
+        reaped.withLock { reaped in
+            if reaped == nil { kill(pid, SIGTERM) }
+        }
+    }
 }
 
 /// Wire compatibility with another binding: pyzmq (which bundles its own libzmq) on the other end of tcp.

@@ -5,16 +5,10 @@ A role that binds prints its resolved endpoint on the first line of stdout.
 Exits 0 when its part of the exchange checked out, 1 (with a message on stderr) when not.
 Every receive has a timeout, so a broken exchange fails instead of hanging.
 """
-import signal
 import sys
 import time
 
 import zmq
-
-# The Swift test runner starts this process from a thread that blocks signals, and a child inherits
-# the blocked set: without this, the SIGTERM that ends a publisher would stay pending for ever.
-signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
-signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 role, endpoint = sys.argv[1], sys.argv[2]
 count = int(sys.argv[3]) if len(sys.argv) > 3 else 1
