@@ -19,8 +19,8 @@ extension Socket {
     /// Multipart messages are forwarded whole and in order. With a `capture` socket, every frame
     /// forwarded either way is also sent to it (a copy that shares large frames, not a deep copy).
     ///
-    /// The proxy runs a `zmq_poll` loop on a thread of its own, never on Swift's concurrency
-    /// threads. While it runs it owns the sockets: `send`, `recv` and option calls on them through
+    /// The proxy runs a `zmq_poll` loop on a Dispatch thread of its own, never on Swift's
+    /// concurrency threads. While it runs it owns the sockets: `send`, `recv` and option calls on them through
     /// their actors throw ``ZMQError/inUseByProxy``, and tasks that were already waiting on them
     /// throw the same error when the proxy starts. ``close()`` on one of them stops the proxy, which
     /// then throws ``ZMQError/socketClosed``. When the proxy has returned or thrown, by whatever
@@ -80,16 +80,10 @@ extension Socket {
         let handles = (frontend: lent[0].handle, backend: lent[1].handle, capture: capture == nil ? nil : lent[2].handle)
         let outcome = await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<ProxyOutcome, Never>) in
-                do throws(ZMQError) {
-                    try ProxyThread.start {
-                        let loop = ProxyLoop(frontend: handles.frontend, backend: handles.backend,
-                                             capture: handles.capture, link: link, control: control)
-                        continuation.resume(returning: loop.run())
-                    }
-                } catch {
-                    control?.detach(link, statistics: ProxyStatistics())
-                    link.shutDown()
-                    continuation.resume(returning: .failed(error))
+                ProxyThread.start {
+                    let loop = ProxyLoop(frontend: handles.frontend, backend: handles.backend,
+                                         capture: handles.capture, link: link, control: control)
+                    continuation.resume(returning: loop.run())
                 }
             }
         } onCancel: {

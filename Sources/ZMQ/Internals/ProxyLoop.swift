@@ -1,4 +1,5 @@
 internal import CZMQ
+import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -103,27 +104,13 @@ final class ProxyLink: Sendable {
 }
 
 /// Starts the threads proxy loops run on. A loop blocks its thread in `zmq_poll` for as long as the
-/// proxy runs, so it gets a thread of its own rather than one of Swift's cooperative pool (which it
-/// would starve) or a Dispatch worker (which Dispatch expects back soon).
+/// proxy runs, so it never runs on Swift's cooperative pool (which it would starve): each proxy gets
+/// a Dispatch serial queue of its own. Such a queue targets Dispatch's overcommitting root queue,
+/// which starts another thread rather than wait when its threads are blocked, so a running proxy
+/// holds exactly one Dispatch thread and takes none from anything else.
 enum ProxyThread {
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
-    static func start(_ run: @escaping @Sendable () -> Void) throws(ZMQError) {
-        let body = Unmanaged.passRetained(Body(run)).toOpaque()
-        var thread = pthread_t()
-        let started = pthread_create(&thread, nil, { context in
-            let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
-            body.run()
-            return nil
-        }, body)
-        guard started == 0 else {
-            Unmanaged<Body>.fromOpaque(body).release()
-            throw ZMQError(code: started, detail: "starting the proxy thread")
-        }
-        pthread_detach(thread)
+    static func start(_ run: @escaping @Sendable () -> Void) {
+        DispatchQueue(label: "swift-zmq.proxy", qos: .userInitiated).async(execute: run)
     }
 }
 
