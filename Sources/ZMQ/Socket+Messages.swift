@@ -61,12 +61,40 @@ extension Socket {
     /// (``Message/peerAddress`` and the like). Waits and handles cancellation like ``recv()``.
     /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
     /// - Throws: as ``recv()``.
-    public func recv(as type: Message.Type, timeout: Duration? = nil) async throws -> Message {
+    ///
+    /// Like ``recv(timeout:)``, it completes on the caller's executor when a message is queued, and
+    /// is `@inlinable` so that doing so costs no async call frame.
+    @inlinable
+    nonisolated(nonsending) public func recv(as type: Message.Type, timeout: Duration? = nil) async throws -> Message {
+        if let message = try _recvMessageAtOnce(timeout: timeout) { return message }
+        return try await _recvMessageWaiting(timeout: timeout)
+    }
+
+    /// The fast path of ``recv(as:timeout:)-(Message.Type,_)``: the frame, or `nil` when the caller
+    /// has to wait and is now counted in line.
+    @usableFromInline
+    nonisolated func _recvMessageAtOnce(timeout: Duration?) throws -> Message? {
+        try validate(timeout)
         let frame = self.frame
-        return try await perform(.receive, timeout: timeout) { handle, _ in
-            if let unread = unread.takeFrame() { return unread }
-            return try LibZMQ.receive(handle, into: frame) ? Message(moving: frame) : nil
+        let unread = self.unread
+        var committed = false
+        return try attemptAtOnce(.receive, timeout: timeout, &committed, { handle, _ in try Self.receiveMessage(handle, frame, unread) })
+    }
+
+    /// The rest of a receive that has to wait, on the actor; the caller is already counted in line.
+    @usableFromInline
+    func _recvMessageWaiting(timeout: Duration?) async throws -> Message {
+        let frame = self.frame
+        let unread = self.unread
+        return try await performSlowly(.receive, timeout: timeout, committed: false) { handle, _ in
+            try Self.receiveMessage(handle, frame, unread)
         }
+    }
+
+    @inline(__always)
+    private static func receiveMessage(_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> Message? {
+        if let handedBack = unread.takeFrame() { return handedBack }
+        return try LibZMQ.receive(handle, into: frame) ? Message(moving: frame) : nil
     }
 
     /// Receives the next frame as text, decoding its bytes as UTF-8 (a copy; invalid sequences
