@@ -6,6 +6,16 @@ enum Payload {
     /// bytes no clear winner, so the simpler array stays below.
     static let zeroCopySize = 1024
 
+    /// A buffer of `size` zero bytes for one side of a workload, with room for at least 256 bytes: the
+    /// sides run on different threads, and two small arrays made one after the other sit in one
+    /// cache line, so that each side's writes (of bytes, count and reference count) would evict the
+    /// other's line on every message. (The C program's buffers are on its threads' stacks.)
+    static func buffer(_ size: Int) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: size)
+        buffer.reserveCapacity(max(size, 256))
+        return buffer
+    }
+
     /// Writes sequence number `index` into the start of `buffer`.
     @inline(__always)
     static func stamp(_ buffer: UnsafeMutableRawBufferPointer, _ index: Int) {

@@ -39,7 +39,7 @@ func throughput(
         let push = try await Socket.push().connect(sendEndpoint)
         // The sender copies its buffer into each message exactly as zmq_baseline.c's zmq_send does,
         // so that both sides make the same copies; the receiver decides whether to add one.
-        var payload = [UInt8](repeating: 0, count: size)
+        var payload = Payload.buffer(size)
         for index in 0..<count where index != lose {
             payload.withUnsafeMutableBytes { Payload.stamp($0, index) }
             try await push.send(payload)
@@ -56,7 +56,7 @@ func throughput(
         }
     } else {
         // Received into one buffer, as zmq_baseline.c's zmq_recv does: no allocation per message.
-        var buffer: [UInt8] = []
+        var buffer = Payload.buffer(0)
         for index in 0..<count {
             try await pull.recv(into: &buffer)
             buffer.withUnsafeBytes { check($0, index, size) }
@@ -81,7 +81,7 @@ func latency(endpoint: String, size: Int, count: Int, lose: Int?, watchdog: Watc
     let req = try await Socket.req().bind(endpoint)
     let echo = peer("echo") { () -> Socket in
         let rep = try await Socket.rep().connect(endpoint)
-        var request: [UInt8] = []
+        var request = Payload.buffer(0)
         for index in 0..<count {
             try await rep.recv(into: &request)
             // A lost reply cannot be skipped in REQ/REP; send a wrong one instead.
@@ -89,8 +89,8 @@ func latency(endpoint: String, size: Int, count: Int, lose: Int?, watchdog: Watc
         }
         return rep  // closed by the REQ side once the last reply is in (see throughput)
     }
-    var payload = [UInt8](repeating: 0, count: size)
-    var reply: [UInt8] = []
+    var payload = Payload.buffer(size)
+    var reply = Payload.buffer(0)
     let start = now()
     for index in 0..<count {
         payload.withUnsafeMutableBytes { Payload.stamp($0, index) }

@@ -192,9 +192,16 @@ enum LibZMQ {
 
     /// Replaces `buffer`'s contents with the bytes of `message`, keeping its capacity.
     @inline(__always)
+    /// Sizes the buffer first (usually it already has the size: messages of one kind tend to keep
+    /// theirs), then copies in place; `removeAll` and `append` cost several times the copy.
     static func copy(_ message: UnsafeMutablePointer<zmq_msg_t>, into buffer: inout [UInt8]) {
-        buffer.removeAll(keepingCapacity: true)
-        buffer.append(contentsOf: UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message)))
+        let source = UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message))
+        if buffer.count > source.count {
+            buffer.removeLast(buffer.count - source.count)
+        } else if buffer.count < source.count {
+            buffer.append(contentsOf: repeatElement(0, count: source.count - buffer.count))
+        }
+        buffer.withUnsafeMutableBytes { $0.copyMemory(from: source) }
     }
 
     @inline(__always)
