@@ -6,10 +6,9 @@ enum Payload {
     /// bytes no clear winner, so the simpler array stays below.
     static let zeroCopySize = 1024
 
-    /// A buffer of `size` zero bytes for one side of a workload, with room for at least 256 bytes: the
-    /// sides run on different threads, and two small arrays made one after the other sit in one
-    /// cache line, so that each side's writes (of bytes, count and reference count) would evict the
-    /// other's line on every message. (The C program's buffers are on its threads' stacks.)
+    /// A buffer of `size` zero bytes for one side of a workload, with room for at least 256 bytes, so
+    /// that the two sides' buffers (used by different threads) never share a cache line, as the C
+    /// program's, on its threads' stacks, never do.
     static func buffer(_ size: Int) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: size)
         buffer.reserveCapacity(max(size, 256))

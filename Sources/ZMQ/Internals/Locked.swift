@@ -16,10 +16,9 @@ import Synchronization
 /// the atomic operations, so it orders what the lock orders.
 ///
 /// The lock word and the state share one block of memory aligned to, and padded to, a multiple of
-/// 128 bytes (two cache lines, what adjacent-line prefetching pulls in together), so two locks never
-/// share a cache line: the sockets of a sender and its receiver are made one after the other, and
-/// with ordinary allocations their locks landed side by side, each thread's lock and unlock then
-/// evicting the other's line.
+/// 128 bytes (two cache lines, what adjacent-line prefetching pulls in together), so that two locks
+/// never share a cache line: a sender's and a receiver's sockets are usually made one after the
+/// other, and their locks are then used by two threads at once.
 ///
 /// The state lives behind a pointer rather than in a stored `var`: the lock already makes access
 /// exclusive, and a class's stored `var` passed `inout` would pay for Swift's dynamic exclusivity
