@@ -18,6 +18,7 @@ public enum ZMQLibrary {
             self.patch = patch
         }
 
+        /// Orders versions by major, then minor, then patch number.
         public static func < (lhs: Version, rhs: Version) -> Bool {
             (lhs.major, lhs.minor, lhs.patch) < (rhs.major, rhs.minor, rhs.patch)
         }

@@ -148,6 +148,55 @@ struct SocketOptionTests {
         await server.close()
     }
 
+    @Test func z85EncodesAndDecodesTheSpecVectorAndRefusesBadInput() throws {
+        // RFC 32/Z85's test vector.
+        let bytes: [UInt8] = [0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B]
+        #expect(try Z85.encode(bytes) == "HelloWorld")
+        #expect(try Z85.decode("HelloWorld") == bytes)
+        #expect(throws: ZMQError.invalidArgument) { try Z85.encode([1, 2, 3]) }
+        #expect(throws: ZMQError.invalidArgument) { try Z85.decode("Hell") }
+        #expect(throws: ZMQError.invalidArgument) { try Z85.decode("Hello Worl") }  // a space is not Z85
+    }
+
+    @Test(.enabled(if: ZMQLibrary.has(.curve))) func curveKeyPairsAreFreshAndDeriveTheirPublicKey() throws {
+        let first = try CurveKeyPair()
+        let second = try CurveKeyPair()
+        #expect(first.publicKey.count == 32 && first.secretKey.count == 32)
+        #expect(first != second)
+        #expect(try CurveKeyPair(secretKey: first.secretKey) == first)
+        #expect(try Z85.encode(first.publicKey).count == 40)
+        #expect(throws: ZMQError.invalidArgument) { try CurveKeyPair(secretKey: [1, 2, 3]) }
+    }
+
+    @Test(.enabled(if: ZMQLibrary.has(.curve))) func curveEncryptsForTheRightServerKeyOnly() async throws {
+        try await withTimeout(.seconds(10)) {
+            let serverKeys = try CurveKeyPair()
+            let router = try await Socket.router().set(.linger, .zero)
+                .set(.curveServer, true).set(.curveSecretKey, serverKeys.secretKey)
+            let endpoint = try await bindFresh(router, .tcp)
+
+            let clientKeys = try CurveKeyPair()
+            let good = try await Socket.dealer().set(.linger, .zero)
+                .set(.curveServerKey, serverKeys.publicKey)
+                .set(.curvePublicKey, clientKeys.publicKey).set(.curveSecretKey, clientKeys.secretKey)
+                .connect(endpoint)
+            try await good.send("sealed")
+            let request = try await router.recvMultipart()
+            #expect(request.count == 2 && request[1] == Array("sealed".utf8))
+            try await router.sendMultipart([request[0], Array("reply".utf8)])
+            #expect(try await good.recv() == Array("reply".utf8))
+
+            // A client that expects another server key fails the handshake: nothing arrives.
+            let wrong = try await Socket.dealer().set(.linger, .zero)
+                .set(.curveServerKey, try CurveKeyPair().publicKey)
+                .set(.curvePublicKey, clientKeys.publicKey).set(.curveSecretKey, clientKeys.secretKey)
+                .connect(endpoint)
+            try await wrong.send("never seen")
+            await #expect(throws: ZMQError.timedOut) { try await router.recv(timeout: .milliseconds(300)) }
+            for socket in [router, good, wrong] { await socket.close() }
+        }
+    }
+
     @Test(.enabled(if: ZMQLibrary.has(.gssapi))) func gssapiOptionsReadBack() async throws {
         let socket = try Socket.dealer()
         try await socket

@@ -303,6 +303,42 @@ enum LibZMQ {
         _ = try check("disconnect \(endpoint)") { zmq_disconnect(handle, endpoint) }
     }
 
+    // MARK: CURVE keys and Z85
+
+    /// `zmq_curve_keypair`: a new key pair, each key as 40 Z85 characters.
+    static func curveKeyPair() throws(ZMQError) -> (public: String, secret: String) {
+        var publicKey = [CChar](repeating: 0, count: 41)
+        var secretKey = [CChar](repeating: 0, count: 41)
+        _ = try check("zmq_curve_keypair") { zmq_curve_keypair(&publicKey, &secretKey) }
+        return (text(publicKey), text(secretKey))
+    }
+
+    /// `zmq_curve_public`: the public key (40 Z85 characters) of a Z85 secret key.
+    static func curvePublic(ofSecret secret: String) throws(ZMQError) -> String {
+        var publicKey = [CChar](repeating: 0, count: 41)
+        _ = try check("zmq_curve_public") { zmq_curve_public(&publicKey, secret) }
+        return text(publicKey)
+    }
+
+    /// `zmq_z85_encode`; `bytes.count` must be a multiple of 4.
+    static func z85Encode(_ bytes: [UInt8]) -> String? {
+        var text = [CChar](repeating: 0, count: bytes.count / 4 * 5 + 1)
+        guard zmq_z85_encode(&text, bytes, bytes.count) != nil else { return nil }
+        return Self.text(text)
+    }
+
+    /// The text of a NUL-terminated C string held in an array.
+    private static func text(_ characters: [CChar]) -> String {
+        String(decoding: characters.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `zmq_z85_decode`; `nil` for text that is not Z85 (or whose length is not a multiple of 5).
+    static func z85Decode(_ text: String) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: text.utf8.count / 5 * 4)
+        guard zmq_z85_decode(&bytes, text) != nil else { return nil }
+        return bytes
+    }
+
     // MARK: Proxy
 
     /// Receives one frame and throws it away; `false` means nothing is queued (EAGAIN).
