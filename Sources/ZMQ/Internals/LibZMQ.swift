@@ -303,6 +303,14 @@ enum LibZMQ {
         _ = try check("disconnect \(endpoint)") { zmq_disconnect(handle, endpoint) }
     }
 
+    // MARK: Monitoring
+
+    /// `zmq_socket_monitor`: reports `events` on a PAIR socket bound at `endpoint` (inproc);
+    /// a `nil` endpoint stops monitoring.
+    static func monitor(_ handle: Handle, endpoint: String?, events: Int32) throws(ZMQError) {
+        _ = try check("zmq_socket_monitor \(endpoint ?? "(stop)")") { zmq_socket_monitor(handle, endpoint, events) }
+    }
+
     // MARK: CURVE keys and Z85
 
     /// `zmq_curve_keypair`: a new key pair, each key as 40 Z85 characters.

@@ -1,0 +1,182 @@
+internal import CZMQ
+import Synchronization
+
+/// Something that happened to one of a socket's connections or listeners, as libzmq's socket
+/// monitor reports it. See ``Socket/monitor(_:)``.
+///
+/// The corresponding C function is `zmq_socket_monitor`; each event is its two-frame message.
+public struct SocketEvent: Sendable, Hashable, CustomStringConvertible {
+    /// Which events: one for an event, any number for the filter given to ``Socket/monitor(_:)``.
+    ///
+    /// The corresponding C constants are the `ZMQ_EVENT_*` values.
+    public struct Kind: OptionSet, Sendable, Hashable {
+        /// The `ZMQ_EVENT_*` bits.
+        public let rawValue: UInt32
+        /// Creates a set of kinds from `ZMQ_EVENT_*` bits.
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+        /// A connection to a peer was made (`ZMQ_EVENT_CONNECTED`; the value is its file descriptor).
+        public static let connected = Kind(rawValue: UInt32(ZMQ_EVENT_CONNECTED))
+        /// A connection is pending (`ZMQ_EVENT_CONNECT_DELAYED`).
+        public static let connectDelayed = Kind(rawValue: UInt32(ZMQ_EVENT_CONNECT_DELAYED))
+        /// A connection failed and will be retried (`ZMQ_EVENT_CONNECT_RETRIED`; the value is the
+        /// retry interval in milliseconds).
+        public static let connectRetried = Kind(rawValue: UInt32(ZMQ_EVENT_CONNECT_RETRIED))
+        /// A bind succeeded (`ZMQ_EVENT_LISTENING`; the value is the listening file descriptor).
+        public static let listening = Kind(rawValue: UInt32(ZMQ_EVENT_LISTENING))
+        /// A bind failed (`ZMQ_EVENT_BIND_FAILED`; the value is the `errno`).
+        public static let bindFailed = Kind(rawValue: UInt32(ZMQ_EVENT_BIND_FAILED))
+        /// A peer's connection was accepted (`ZMQ_EVENT_ACCEPTED`; the value is its file descriptor).
+        public static let accepted = Kind(rawValue: UInt32(ZMQ_EVENT_ACCEPTED))
+        /// Accepting a connection failed (`ZMQ_EVENT_ACCEPT_FAILED`; the value is the `errno`).
+        public static let acceptFailed = Kind(rawValue: UInt32(ZMQ_EVENT_ACCEPT_FAILED))
+        /// A connection or listener was closed (`ZMQ_EVENT_CLOSED`).
+        public static let closed = Kind(rawValue: UInt32(ZMQ_EVENT_CLOSED))
+        /// Closing failed (`ZMQ_EVENT_CLOSE_FAILED`; the value is the `errno`).
+        public static let closeFailed = Kind(rawValue: UInt32(ZMQ_EVENT_CLOSE_FAILED))
+        /// A connection broke (`ZMQ_EVENT_DISCONNECTED`).
+        public static let disconnected = Kind(rawValue: UInt32(ZMQ_EVENT_DISCONNECTED))
+        /// The ZMTP handshake with a peer failed without more detail (`ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL`).
+        public static let handshakeFailed = Kind(rawValue: UInt32(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
+        /// The ZMTP handshake (and security mechanism) with a peer succeeded (`ZMQ_EVENT_HANDSHAKE_SUCCEEDED`).
+        public static let handshakeSucceeded = Kind(rawValue: UInt32(ZMQ_EVENT_HANDSHAKE_SUCCEEDED))
+        /// The handshake failed on a protocol error (`ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL`; the value is
+        /// a `ZMQ_PROTOCOL_ERROR_*` code).
+        public static let handshakeFailedProtocol = Kind(rawValue: UInt32(ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+        /// Authentication failed (`ZMQ_EVENT_HANDSHAKE_FAILED_AUTH`; the value is the ZAP status code).
+        public static let handshakeFailedAuthentication = Kind(rawValue: UInt32(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+        /// Every event above (`ZMQ_EVENT_ALL`).
+        public static let all = Kind(rawValue: UInt32(ZMQ_EVENT_ALL))
+        /// Monitoring ended (`ZMQ_EVENT_MONITOR_STOPPED`): never delivered, it ends the sequence.
+        static let monitorStopped = Kind(rawValue: UInt32(ZMQ_EVENT_MONITOR_STOPPED))
+    }
+
+    /// What happened.
+    public let kind: Kind
+    /// The event's number: a file descriptor, an `errno`, an interval or a status code, as
+    /// documented for each ``Kind``.
+    public let value: Int32
+    /// The endpoint it happened on, such as `tcp://127.0.0.1:5555`.
+    public let endpoint: String
+
+    /// The event in words, such as `accepted tcp://127.0.0.1:5555 (value 14)`.
+    public var description: String {
+        let names: [(Kind, String)] = [
+            (.connected, "connected"), (.connectDelayed, "connect delayed"), (.connectRetried, "connect retried"),
+            (.listening, "listening"), (.bindFailed, "bind failed"), (.accepted, "accepted"),
+            (.acceptFailed, "accept failed"), (.closed, "closed"), (.closeFailed, "close failed"),
+            (.disconnected, "disconnected"), (.handshakeFailed, "handshake failed"),
+            (.handshakeSucceeded, "handshake succeeded"), (.handshakeFailedProtocol, "handshake failed (protocol)"),
+            (.handshakeFailedAuthentication, "handshake failed (authentication)"),
+        ]
+        let name = names.first { $0.0 == kind }?.1 ?? "event 0x\(String(kind.rawValue, radix: 16))"
+        return "\(name) \(endpoint) (value \(value))"
+    }
+
+    /// Decodes libzmq's two frames: 16-bit event and 32-bit value (little-endian), then the endpoint.
+    init?(frames: [[UInt8]]) {
+        guard frames.count == 2, frames[0].count == 6 else { return nil }
+        let header = frames[0]
+        kind = Kind(rawValue: UInt32(header[0]) | UInt32(header[1]) << 8)
+        value = Int32(bitPattern: UInt32(header[2]) | UInt32(header[3]) << 8 | UInt32(header[4]) << 16 | UInt32(header[5]) << 24)
+        endpoint = String(decoding: frames[1], as: UTF8.self)
+    }
+}
+
+extension Socket {
+    /// Starts reporting the socket's connection events, and returns them as an asynchronous sequence.
+    ///
+    /// ```swift
+    /// let events = try await router.monitor([.accepted, .disconnected])
+    /// Task {
+    ///     for try await event in events { print(event) }   // "accepted tcp://127.0.0.1:5555 (value 14)"
+    /// }
+    /// ```
+    ///
+    /// Only connection-oriented transports (tcp, ipc) have events. Events that happen before this
+    /// call are not reported, so start monitoring before `bind` or `connect` to see them all. The
+    /// sequence ends when the socket is closed, when ``SocketMonitor/stop()`` is called, or when
+    /// `monitor` is called again on this socket (libzmq keeps one monitor per socket).
+    ///
+    /// The events travel over an `inproc://` PAIR socket in the socket's context, as libzmq's monitor
+    /// works; iterating it costs nothing while no event comes.
+    /// The corresponding C function is `zmq_socket_monitor`.
+    /// - Parameter events: Which events to report; by default all.
+    /// - Throws: ``ZMQError/socketClosed``, ``ZMQError/inUseByProxy``, or the libzmq error.
+    public func monitor(_ events: SocketEvent.Kind = .all) async throws -> SocketMonitor {
+        let endpoint = "inproc://swift-zmq.monitor.\(token).\(SocketMonitor.nextNumber.wrappingAdd(1, ordering: .relaxed).oldValue)"
+        try withHandle { handle in try LibZMQ.monitor(handle, endpoint: endpoint, events: Int32(bitPattern: events.rawValue)) }
+        let receiver: Socket
+        do {
+            receiver = try Socket(.pair, context: context)
+            try await receiver.connect(endpoint)
+        } catch {
+            stopMonitoring()
+            throw error
+        }
+        return SocketMonitor(socket: self, receiver: receiver)
+    }
+
+    /// Ends libzmq's monitoring of this socket, if the socket is still usable.
+    nonisolated func stopMonitoring() {
+        _ = try? withHandle { handle in try LibZMQ.monitor(handle, endpoint: nil, events: 0) }
+    }
+}
+
+/// The events of a monitored socket, as an asynchronous sequence; see ``Socket/monitor(_:)``.
+public final class SocketMonitor: AsyncSequence, Sendable {
+    /// Each element is one event.
+    public typealias Element = SocketEvent
+    /// The failure type of iteration.
+    public typealias Failure = any Error
+
+    static let nextNumber = Atomic<UInt64>(0)
+
+    private let socket: Socket
+    private let receiver: Socket
+
+    /// The PAIR socket the events arrive on; for tests.
+    var receiverForTests: Socket { receiver }
+
+    init(socket: Socket, receiver: Socket) {
+        self.socket = socket
+        self.receiver = receiver
+    }
+
+    /// Stops monitoring: libzmq stops reporting, and iteration ends. Calling it again does nothing.
+    ///
+    /// The corresponding C function is `zmq_socket_monitor` with no endpoint.
+    public func stop() async {
+        socket.stopMonitoring()
+        await receiver.close()
+    }
+
+    /// Creates an iterator over the events.
+    public func makeAsyncIterator() -> Iterator { Iterator(receiver: receiver) }
+
+    /// Receives the monitor's events one at a time.
+    public struct Iterator: AsyncIteratorProtocol {
+        let receiver: Socket
+
+        /// The next event, or `nil` once monitoring has stopped.
+        /// - Throws: `CancellationError` if the task is cancelled while waiting.
+        public mutating func next() async throws -> SocketEvent? {
+            while true {
+                let frames: [[UInt8]]
+                do {
+                    frames = try await receiver.recvMultipart()
+                } catch ZMQError.socketClosed {
+                    return nil
+                } catch ZMQError.contextTerminated {
+                    return nil
+                }
+                guard let event = SocketEvent(frames: frames) else { continue }
+                if event.kind == .monitorStopped {
+                    await receiver.close()
+                    return nil
+                }
+                return event
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Testing
+@testable import ZMQ
+
+/// `Socket.monitor`: libzmq's connection events as an asynchronous sequence.
+@Suite(.timeLimit(.minutes(1)))
+struct MonitorTests {
+    @Test func reportsListeningAcceptedHandshakeAndDisconnect() async throws {
+        try await withTimeout(.seconds(10)) {
+            let router = try await Socket.router().set(.linger, .zero)
+            let events = try await router.monitor()
+            let endpoint = try await bindFresh(router, .tcp)
+            let dealer = try await Socket.dealer().set(.linger, .zero).connect(endpoint)
+            try await dealer.send("hello")
+            #expect(try await router.recvMultipart().last == Array("hello".utf8))
+            await dealer.close()
+
+            var seen: [SocketEvent] = []
+            for try await event in events {
+                seen.append(event)
+                if event.kind == .disconnected { break }
+            }
+            #expect(seen.first?.kind == .listening)
+            #expect(seen.first?.endpoint == endpoint)
+            #expect(seen.contains { $0.kind == .accepted })
+            #expect(seen.contains { $0.kind == .handshakeSucceeded })
+            #expect(seen.last?.kind == .disconnected)
+            #expect(seen.allSatisfy { $0.endpoint.hasPrefix("tcp://127.0.0.1:") })
+            await events.stop()
+            await router.close()
+        }
+    }
+
+    @Test func reportsOnlyTheEventsAskedFor() async throws {
+        try await withTimeout(.seconds(10)) {
+            let router = try await Socket.router().set(.linger, .zero)
+            let events = try await router.monitor(.accepted)
+            let endpoint = try await bindFresh(router, .tcp)
+            let dealers = [try await Socket.dealer().set(.linger, .zero).connect(endpoint),
+                           try await Socket.dealer().set(.linger, .zero).connect(endpoint)]
+            var kinds: [SocketEvent.Kind] = []
+            for try await event in events {
+                kinds.append(event.kind)
+                if kinds.count == 2 { break }
+            }
+            #expect(kinds == [.accepted, .accepted])
+            for dealer in dealers { await dealer.close() }
+            await router.close()
+        }
+    }
+
+    @Test func sequenceEndsWhenTheSocketClosesOrTheMonitorStops() async throws {
+        try await withTimeout(.seconds(10)) {
+            let first = try Socket.pull()
+            let closing = try await first.monitor()
+            let waiting = Task { () -> Int in
+                var count = 0
+                for try await _ in closing { count += 1 }
+                return count
+            }
+            try await eventually { await closing.receiverIsWaiting }
+            await first.close()
+            #expect(try await waiting.value == 0)
+
+            let second = try Socket.pull()
+            let stopped = try await second.monitor()
+            let iterating = Task { () -> Int in
+                var count = 0
+                for try await _ in stopped { count += 1 }
+                return count
+            }
+            try await eventually { await stopped.receiverIsWaiting }
+            await stopped.stop()
+            await stopped.stop()  // a second stop does nothing
+            #expect(try await iterating.value == 0)
+            // The socket itself is unaffected.
+            let endpoint = try await bindFresh(second, .tcp)
+            #expect(endpoint.hasPrefix("tcp://"))
+            await second.close()
+        }
+    }
+
+    @Test func monitoringAClosedSocketThrows() async throws {
+        let socket = try Socket.pair()
+        await socket.close()
+        await #expect(throws: ZMQError.socketClosed) { try await socket.monitor() }
+    }
+}
+
+extension SocketMonitor {
+    /// Whether a task is suspended on the monitor's receiving socket (for handshakes in tests).
+    var receiverIsWaiting: Bool {
+        get async { await receiverForTests.suspendedCalls.receive > 0 }
+    }
+}
