@@ -246,6 +246,13 @@ public struct ProxyStatistics: Sendable, Hashable {
         public internal(set) var frames: UInt64 = 0
         /// Bytes, summed over the frames.
         public internal(set) var bytes: UInt64 = 0
+
+        /// Traffic of the given counts (zero by default), for comparing with what a proxy reports.
+        public init(messages: UInt64 = 0, frames: UInt64 = 0, bytes: UInt64 = 0) {
+            self.messages = messages
+            self.frames = frames
+            self.bytes = bytes
+        }
     }
 
     /// Traffic through one socket.
@@ -254,6 +261,12 @@ public struct ProxyStatistics: Sendable, Hashable {
         public internal(set) var received = Traffic()
         /// What the proxy sent out of this socket.
         public internal(set) var sent = Traffic()
+
+        /// One socket's traffic (none by default), for comparing with what a proxy reports.
+        public init(received: Traffic = Traffic(), sent: Traffic = Traffic()) {
+            self.received = received
+            self.sent = sent
+        }
     }
 
     /// Traffic through the frontend socket.
