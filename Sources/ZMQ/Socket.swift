@@ -15,10 +15,10 @@ import Glibc
 ///
 /// A libzmq socket is not thread-safe; this type makes it safe to share between tasks: every libzmq
 /// call on it is made under the socket's lock, one at a time, and everything that waits runs on the
-/// actor. Sending and receiving never block a
-/// thread: a message that is already queued (or a send that fits under the high-water mark) completes
-/// at once; otherwise the task suspends until libzmq reports readiness, and several tasks waiting on
-/// the same socket are served in the order they called. Cancelling a waiting task throws
+/// actor. Sending and receiving never block a thread: a message that is already queued (or a send
+/// that fits under the high-water mark) completes at once; otherwise the task suspends until libzmq
+/// reports readiness, and several tasks waiting on the same socket are served in the order they
+/// called. Cancelling a waiting task throws
 /// `CancellationError` and never loses a message: a message taken from libzmq is always returned.
 /// A timeout (the ``SocketOption/receiveTimeout`` and ``SocketOption/sendTimeout`` options, or a
 /// `timeout:` argument) ends a wait the same way, with ``ZMQError/timedOut``.
