@@ -61,6 +61,7 @@ public enum Z85 {
     /// The Z85 text of `bytes`.
     /// - Throws: ``ZMQError/invalidArgument`` when `bytes.count` is not a multiple of 4.
     public static func encode(_ bytes: [UInt8]) throws -> String {
+        if bytes.isEmpty { return "" }
         guard bytes.count % 4 == 0, let text = LibZMQ.z85Encode(bytes) else {
             throw ZMQError.invalidArgument.with("Z85 encodes a multiple of 4 bytes, not \(bytes.count)")
         }
@@ -79,6 +80,7 @@ public enum Z85 {
 
     static func decodeIfValid(_ text: String) -> [UInt8]? {
         // libzmq checks the length but not every character: check the alphabet here.
+        if text.isEmpty { return [] }
         guard text.utf8.count % 5 == 0, text.utf8.allSatisfy({ alphabet.contains($0) }) else { return nil }
         return LibZMQ.z85Decode(text)
     }

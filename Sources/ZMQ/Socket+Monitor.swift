@@ -105,22 +105,75 @@ extension Socket {
     /// - Throws: ``ZMQError/socketClosed``, ``ZMQError/inUseByProxy``, or the libzmq error.
     public func monitor(_ events: SocketEvent.Kind = .all) async throws -> SocketMonitor {
         let endpoint = "inproc://swift-zmq.monitor.\(token).\(SocketMonitor.nextNumber.wrappingAdd(1, ordering: .relaxed).oldValue)"
-        try withHandle { handle in try LibZMQ.monitor(handle, endpoint: endpoint, events: Int32(bitPattern: events.rawValue)) }
-        let receiver: Socket
+        // libzmq sends events with blocking sends from its own threads (and from whichever thread
+        // closes or stops monitoring the socket), so the receiving end must be connected before
+        // libzmq binds the endpoint (inproc allows connecting first), must never be full (no receive
+        // high-water mark), and must stay open until monitoring has stopped.
+        let receiver = try Socket(.pair, context: context)
         do {
-            receiver = try Socket(.pair, context: context)
-            try await receiver.connect(endpoint)
+            try await receiver.set(.receiveHighWaterMark, 0).connect(endpoint)
+            // MONITOR_STOPPED is what ends the sequence, so it is always asked for (libzmq sends it
+            // only when it is in the mask).
+            let mask = Int32(bitPattern: events.union(.monitorStopped).rawValue)
+            try withHandle { handle in try LibZMQ.monitor(handle, endpoint: endpoint, events: mask) }
         } catch {
-            stopMonitoring()
+            await receiver.close()
             throw error
         }
-        return SocketMonitor(socket: self, receiver: receiver)
+        // A monitor this one replaced was stopped by libzmq (its sequence ends); its receiving end
+        // is released after the lock.
+        let replaced = exclusive.withLock { state -> MonitorLink? in
+            defer { state.monitor = MonitorLink(endpoint: endpoint, receiver: receiver) }
+            return state.monitor
+        }
+        _ = replaced
+        return SocketMonitor(socket: self, endpoint: endpoint, receiver: receiver)
     }
 
-    /// Ends libzmq's monitoring of this socket, if the socket is still usable.
-    nonisolated func stopMonitoring() {
-        _ = try? withHandle { handle in try LibZMQ.monitor(handle, endpoint: nil, events: 0) }
+    /// Ends libzmq's monitoring of this socket if the monitor at `endpoint` is still the current one
+    /// (a later ``monitor(_:)`` replaced it otherwise). libzmq sends the monitor its last event from
+    /// this thread, while the receiving end is still open. Returns `false` when the socket is lent to
+    /// a proxy: monitoring then stops when the proxy gives the socket back.
+    @discardableResult
+    nonisolated func stopMonitoring(_ endpoint: String) -> Bool {
+        var wake = Wake()
+        var receiver: Socket?
+        defer {
+            wake.deliver(to: waiters)
+            _ = receiver  // released (and closed) after the lock
+        }
+        return exclusive.withLock { state in
+            guard state.monitor?.endpoint == endpoint else { return true }
+            receiver = Self.stopMonitoringLocked(&state)
+            if state.slowReceivers + state.slowSenders > 0 { wake = scheduleLocked(&state) }
+            return state.monitor == nil
+        }
     }
+
+    /// Stops libzmq's monitoring, if any, while the lock is held: before the socket is closed, so
+    /// that libzmq never sends an event to a monitor whose receiving end is gone (its send would block
+    /// a libzmq thread for ever). While a proxy owns the socket, only its thread may call libzmq: the
+    /// stop is then left to ``giveBack(_:)``. Returns the monitor's receiving socket, which the caller
+    /// releases after the lock (its last reference may be this one).
+    static func stopMonitoringLocked(_ state: inout Exclusive) -> Socket? {
+        guard let monitor = state.monitor else { return nil }
+        guard let handle = state.handle, !state.lentToProxy else {
+            state.monitor?.stopRequested = true
+            return nil
+        }
+        state.monitor = nil
+        try? LibZMQ.monitor(handle, endpoint: nil, events: 0)
+        return monitor.receiver
+    }
+}
+
+/// The socket's side of a running monitor: the socket keeps the monitor's receiving end open until
+/// monitoring has stopped, whatever happens to the ``SocketMonitor``.
+struct MonitorLink {
+    let endpoint: String
+    let receiver: Socket
+    /// Stopping was asked for while a proxy owned the socket.
+    var stopRequested = false
 }
 
 /// The events of a monitored socket, as an asynchronous sequence; see ``Socket/monitor(_:)``.
@@ -133,30 +186,39 @@ public final class SocketMonitor: AsyncSequence, Sendable {
     static let nextNumber = Atomic<UInt64>(0)
 
     private let socket: Socket
+    private let endpoint: String
     private let receiver: Socket
 
     /// The PAIR socket the events arrive on; for tests.
     var receiverForTests: Socket { receiver }
 
-    init(socket: Socket, receiver: Socket) {
+    init(socket: Socket, endpoint: String, receiver: Socket) {
         self.socket = socket
+        self.endpoint = endpoint
         self.receiver = receiver
+    }
+
+    /// Stops monitoring when the last reference (including every iterator's) goes away. The
+    /// receiving socket stays open for as long as libzmq may still send to it.
+    deinit {
+        socket.stopMonitoring(endpoint)
     }
 
     /// Stops monitoring: libzmq stops reporting, and iteration ends. Calling it again does nothing.
     ///
     /// The corresponding C function is `zmq_socket_monitor` with no endpoint.
     public func stop() async {
-        socket.stopMonitoring()
-        await receiver.close()
+        // While a proxy owns the socket, the sequence ends once the proxy has given it back.
+        if socket.stopMonitoring(endpoint) { await receiver.close() }
     }
 
-    /// Creates an iterator over the events.
-    public func makeAsyncIterator() -> Iterator { Iterator(receiver: receiver) }
+    /// Creates an iterator over the events; it keeps the monitor alive while it is used.
+    public func makeAsyncIterator() -> Iterator { Iterator(monitor: self) }
 
     /// Receives the monitor's events one at a time.
     public struct Iterator: AsyncIteratorProtocol {
-        let receiver: Socket
+        let monitor: SocketMonitor
+        var receiver: Socket { monitor.receiver }
 
         /// The next event, or `nil` once monitoring has stopped.
         /// - Throws: `CancellationError` if the task is cancelled while waiting.

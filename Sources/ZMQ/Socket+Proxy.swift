@@ -8,8 +8,14 @@ extension Socket {
     /// already waiting in `send`/`recv` would otherwise wait for the whole life of the proxy on a
     /// socket they can no longer use: they throw ``ZMQError/inUseByProxy`` now.
     /// - Throws: ``ZMQError/socketClosed`` for a closed socket, ``ZMQError/inUseByProxy`` for a
-    ///   socket another proxy owns; the socket is then left as it was.
+    ///   socket another proxy owns, ``ZMQError/invalidState`` while a task is halfway through a
+    ///   multipart message on it; the socket is then left as it was.
     func lend(to link: ProxyLink) throws(ZMQError) -> SendablePointer {
+        // A task halfway through a multipart message must finish it: handing the socket over now
+        // would lose the frames it took, or splice the proxy's frames into its message.
+        if waiters.hasCommittedWaiter {
+            throw ZMQError.invalidState.with("\(type) socket is in the middle of a multipart message; try the proxy again")
+        }
         let handle = try exclusive.withLock { state throws(ZMQError) -> LibZMQ.Handle in
             let handle = try usable(state)
             state.lentToProxy = true
@@ -26,8 +32,17 @@ extension Socket {
     /// and this is where the socket is finally closed: only now is no other thread using it.
     func giveBack(_ lent: SendablePointer) {
         proxyLink = nil
+        var monitorReceiver: Socket?
+        defer { _ = monitorReceiver }  // released (and closed) after the lock
         let closed = exclusive.withLock { state -> Bool in
             state.lentToProxy = false
+            // A monitor stop asked for while the proxy ran, or a close: stop monitoring now, with the
+            // receiving end still open, before anything else.
+            if let monitor = state.monitor, monitor.stopRequested || state.handle == nil {
+                state.monitor = nil
+                try? LibZMQ.monitor(lent.pointer, endpoint: nil, events: 0)
+                monitorReceiver = monitor.receiver
+            }
             return state.handle == nil
         }
         if closed {

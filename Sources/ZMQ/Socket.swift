@@ -18,7 +18,7 @@ import Glibc
 /// actor. Sending and receiving never block a thread: a message that is already queued (or a send
 /// that fits under the high-water mark) completes at once; otherwise the task suspends until libzmq
 /// reports readiness, and several tasks waiting on the same socket are served in the order they
-/// called. Cancelling a waiting task throws
+/// began to wait. Cancelling a waiting task throws
 /// `CancellationError` and never loses a message: a message taken from libzmq is always returned.
 /// A timeout (the ``SocketOption/receiveTimeout`` and ``SocketOption/sendTimeout`` options, or a
 /// `timeout:` argument) ends a wait the same way, with ``ZMQError/timedOut``.
@@ -58,6 +58,8 @@ public actor Socket {
         /// is a call that would block worth retrying for a moment before it suspends.
         var receiveWaitsAreShort = true
         var sendWaitsAreShort = true
+        /// The current ``monitor(_:)``, if any (see `Socket+Monitor.swift`).
+        var monitor: MonitorLink?
         /// The direction of the last call that completed. A call in the other direction is a socket
         /// taking turns (a request, then its reply): the one usage where its wait is worth a spin.
         var lastCompleted: Direction?
@@ -129,7 +131,11 @@ public actor Socket {
 
     deinit {
         // Waiting tasks hold the actor, so a socket with waiters is never deinitialised.
-        let state = exclusive.withLock { $0 }
+        let (state, monitorReceiver) = exclusive.withLock { state in
+            let receiver = Self.stopMonitoringLocked(&state)
+            return (state, receiver)
+        }
+        _ = monitorReceiver  // released (and closed) after the lock
         if let handle = state.handle {
             Reactor.shared.unregister(fd: fd, token: token, added: state.inReactor)
             LibZMQ.close(handle)
@@ -164,8 +170,12 @@ public actor Socket {
     /// thread has let go of it, moments later.
     /// The corresponding C function is `zmq_close`.
     public func close() {
+        var monitorReceiver: Socket?
+        defer { _ = monitorReceiver }  // released (and closed) after the lock
         let closed = exclusive.withLock { state -> Bool in
             guard let handle = state.handle else { return false }
+            // First, while the handle is still there (a lent socket's monitor is stopped by giveBack).
+            monitorReceiver = Self.stopMonitoringLocked(&state)
             state.handle = nil
             Reactor.shared.unregister(fd: fd, token: token, added: state.inReactor)
             state.inReactor = false
@@ -223,13 +233,16 @@ public actor Socket {
     /// the same direction. Returns `nil` when the caller has to wait: it is then counted in its
     /// direction's line, and must go on with ``performSlowly(_:timeout:committed:_:)`` on the actor.
     ///
-    /// When the operation would block but this socket's recent waits were short, it is retried for
-    /// up to ``spinBudget`` first (never past a `timeout`, never once `committed`), yielding the
-    /// thread between tries and releasing the lock, so that other callers and the slow path go on.
+    /// When `spin` is set (the single-frame calls, on the caller's own executor) and the operation
+    /// would block but this socket takes turns and its recent waits were short, it is retried for up
+    /// to ``spinBudget`` first (never past a `timeout`, never once `committed`, never while anyone
+    /// waits), yielding the thread between tries and releasing the lock, so that other callers and
+    /// the slow path go on.
     @inline(__always)
     nonisolated func attemptAtOnce<R>(
         _ direction: Direction,
         timeout: Duration?,
+        spin: Bool = true,
         _ committed: inout Bool,
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) throws -> R? {
@@ -253,7 +266,7 @@ public actor Socket {
                         if state.slowReceivers + state.slowSenders > 0 { wake = scheduleLocked(&state) }
                         return result
                     }
-                    if !committed && Self.maySpin(direction, timeout: timeout, state, until: spinUntil) {
+                    if spin && !committed && Self.maySpin(direction, timeout: timeout, state, until: spinUntil) {
                         retry = true
                         return nil
                     }
@@ -269,9 +282,12 @@ public actor Socket {
     }
 
     /// Whether a call that would block should try again rather than suspend (see ``spinBudget``).
+    /// Never while anyone waits, in either direction: each try is a libzmq call that may consume the
+    /// `ZMQ_FD` edge a waiter counts on.
     @inline(__always)
     static func maySpin(_ direction: Direction, timeout: Duration?, _ state: Exclusive, until deadline: UInt64) -> Bool {
-        guard let last = state.lastCompleted, last != direction,
+        guard state.slowReceivers + state.slowSenders == 0,
+              let last = state.lastCompleted, last != direction,
               direction == .receive ? state.receiveWaitsAreShort : state.sendWaitsAreShort else { return false }
         if let timeout = timeout ?? state.timeout(direction), timeout < .nanoseconds(Int64(spinBudget)) { return false }
         return deadline == 0 || MonotonicClock.now() < deadline
@@ -303,7 +319,8 @@ public actor Socket {
     ) async throws -> R {
         try validate(timeout)
         var committed = false
-        if let result = try attemptAtOnce(direction, timeout: timeout, &committed, attempt) { return result }
+        // No spin here: `perform` runs on the actor, which a spin would hold from everyone else.
+        if let result = try attemptAtOnce(direction, timeout: timeout, spin: false, &committed, attempt) { return result }
         return try await performSlowly(direction, timeout: timeout, committed: committed, attempt)
     }
 
@@ -353,9 +370,16 @@ public actor Socket {
             }
             do {
                 try await park(id, direction, interruptible: !committed, deadline: committed ? nil : deadline)
-            } catch ZMQError.timedOut {
-                noteLongWait(direction)
-                throw timedOut(direction, after: timeout)
+            } catch {
+                // Cancelled, timed out or closed: the waiter is out of the line. Its own last libzmq
+                // call (the attempt that found nothing) may have consumed the ZMQ_FD edge that the
+                // next waiter, in either direction, counts on: look again before leaving.
+                schedule()
+                if let failure = error as? ZMQError, failure == ZMQError.timedOut {
+                    noteLongWait(direction)
+                    throw timedOut(direction, after: timeout)
+                }
+                throw error
             }
             // Woken at the head of the line: this task alone may now try, whatever happens to it.
             let result: R?

@@ -79,6 +79,64 @@ struct MonitorTests {
         }
     }
 
+    @Test func filteredSequenceStillEndsWhenTheSocketCloses() async throws {
+        try await withTimeout(.seconds(10)) {
+            let socket = try Socket.pull()
+            // The filter leaves out every event that will happen; closing must still end the loop.
+            let events = try await socket.monitor([.handshakeFailedAuthentication])
+            let waiting = Task { () -> Int in
+                var count = 0
+                for try await _ in events { count += 1 }
+                return count
+            }
+            try await eventually { await events.receiverIsWaiting }
+            await socket.close()
+            #expect(try await waiting.value == 0)
+        }
+    }
+
+    @Test func stoppingAReplacedMonitorLeavesTheNewOneRunning() async throws {
+        try await withTimeout(.seconds(10)) {
+            let router = try await Socket.router().set(.linger, .zero)
+            let old = try await router.monitor(.accepted)
+            let current = try await router.monitor(.accepted)
+            // The first monitor ended when the second one replaced it.
+            var oldEvents = 0
+            for try await _ in old { oldEvents += 1 }
+            #expect(oldEvents == 0)
+            await old.stop()
+
+            let endpoint = try await bindFresh(router, .tcp)
+            let dealer = try await Socket.dealer().set(.linger, .zero).connect(endpoint)
+            var iterator = current.makeAsyncIterator()
+            #expect(try await iterator.next()?.kind == .accepted)
+            await current.stop()
+            await dealer.close()
+            await router.close()
+        }
+    }
+
+    /// libzmq sends monitor events with blocking sends, also from its reaper thread while it finishes
+    /// closing a socket (here kept there for its linger period by a message nobody can take): the
+    /// monitor is stopped when the socket closes, so the context still terminates after the monitor
+    /// is dropped.
+    @Test func closingAMonitoredSocketAndDroppingItsMonitorNeverBlocksLibzmq() async throws {
+        try await withTimeout(.seconds(10)) {
+            let context = try Context()
+            do {
+                // A message nobody can take keeps the socket in libzmq's reaper for its linger period,
+                // so the monitor is dropped well before libzmq finishes closing the socket.
+                let push = try await Socket.push(context: context).set(.linger, .milliseconds(300))
+                let events = try await push.monitor()
+                try await push.connect("tcp://127.0.0.1:1")  // nothing listens there
+                try await push.send("never delivered")
+                await push.close()
+                _ = events
+            }
+            await context.terminate()  // returns only once libzmq's reaper has closed every socket
+        }
+    }
+
     @Test func monitoringAClosedSocketThrows() async throws {
         let socket = try Socket.pair()
         await socket.close()

@@ -153,6 +153,7 @@ struct SocketOptionTests {
         let bytes: [UInt8] = [0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B]
         #expect(try Z85.encode(bytes) == "HelloWorld")
         #expect(try Z85.decode("HelloWorld") == bytes)
+        #expect(try Z85.decode(Z85.encode([])) == [])
         #expect(throws: ZMQError.invalidArgument) { try Z85.encode([1, 2, 3]) }
         #expect(throws: ZMQError.invalidArgument) { try Z85.decode("Hell") }
         #expect(throws: ZMQError.invalidArgument) { try Z85.decode("Hello Worl") }  // a space is not Z85

@@ -62,6 +62,44 @@ struct ReliabilityTests {
         }
     }
 
+    /// Several receivers wait at once and are cancelled at random, while others keep waiting: a
+    /// waiter that is cancelled right after its own libzmq call found nothing must look at the socket
+    /// again on its way out, or the edge of `ZMQ_FD` it consumed leaves the others waiting for ever.
+    @Test func cancellingSomeOfManyWaitingReceiversNeverStrandsTheOthers() async throws {
+        try await withTimeout(.seconds(60)) {
+            let (push, pull) = try await pipeline()
+            let total = 3_000
+            let sender = Task.detached {
+                for index in 0..<total {
+                    if index % 10 == 0 { try await Task.sleep(for: .microseconds(200)) }
+                    try await push.send(Array(String(index).utf8))
+                }
+            }
+            let received = Locked<[Int]>([])
+            let receivers = (0..<4).map { _ in
+                Task.detached {
+                    while true {
+                        let attempt = Task { try await pull.recv() }
+                        if Bool.random() { attempt.cancel() }
+                        do {
+                            let bytes = try await attempt.value
+                            received.withLock { $0.append(Int(String(decoding: bytes, as: UTF8.self))!) }
+                        } catch is CancellationError {
+                        } catch ZMQError.socketClosed {
+                            return
+                        }
+                    }
+                }
+            }
+            try await sender.value
+            // A stranded receiver would leave messages in the queue with nobody woken for them.
+            try await eventually(within: .seconds(30)) { received.withLock { $0.count } == total }
+            await pull.close()
+            for receiver in receivers { try await receiver.value }
+            #expect(received.withLock { $0.sorted() } == Array(0..<total), "every message exactly once")
+        }
+    }
+
     // MARK: No hangs
 
     @Test func contextShutdownWakesReceiversAndSenders() async throws {

@@ -39,6 +39,11 @@ final class WaitQueue: Sendable {
         state.withLock { $0[direction].isEmpty }
     }
 
+    /// Whether a waiter is in the middle of a multipart message (not interruptible), woken or not.
+    var hasCommittedWaiter: Bool {
+        state.withLock { state in (state.receivers + state.senders).contains { !$0.interruptible } }
+    }
+
     /// How many waiters each line holds, waiting or woken.
     var count: (receive: Int, send: Int) {
         state.withLock { ($0.receivers.count, $0.senders.count) }
