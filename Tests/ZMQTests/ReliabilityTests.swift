@@ -5,13 +5,6 @@ import Testing
 /// What the library promises under load, faults and bad input (issue 6).
 @Suite(.timeLimit(.minutes(2)))
 struct ReliabilityTests {
-    func pipeline(context: Context = .shared) async throws -> (push: Socket, pull: Socket) {
-        let pull = try Socket.pull(context: context)
-        let endpoint = try await bindFresh(pull, .inproc)
-        let push = try await Socket.push(context: context).connect(endpoint)
-        return (push, pull)
-    }
-
     // MARK: Nothing lost under cancellation
 
     @Test(arguments: [false, true])

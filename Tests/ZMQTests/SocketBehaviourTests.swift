@@ -5,13 +5,6 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1)))
 struct SocketBehaviourTests {
-    /// A PUSH/PULL pair over a fresh inproc endpoint.
-    func pipeline(context: Context = .shared) async throws -> (push: Socket, pull: Socket) {
-        let pull = try Socket.pull(context: context)
-        let endpoint = try await bindFresh(pull, .inproc)
-        let push = try await Socket.push(context: context).connect(endpoint)
-        return (push, pull)
-    }
 
     @Test func queuedMessageIsReturnedWithoutSuspending() async throws {
         try await withTimeout {

@@ -61,6 +61,19 @@ func eventually(
     }
 }
 
+/// A PUSH/PULL pair over a fresh inproc endpoint (both with linger 0 if `lingerZero`).
+func pipeline(context: Context = .shared, lingerZero: Bool = false) async throws -> (push: Socket, pull: Socket) {
+    let pull = try Socket.pull(context: context)
+    let push = try Socket.push(context: context)
+    if lingerZero {
+        try await pull.set(.linger, .zero)
+        try await push.set(.linger, .zero)
+    }
+    let endpoint = try await bindFresh(pull, .inproc)
+    try await push.connect(endpoint)
+    return (push, pull)
+}
+
 /// Publishes `probe` until `subscriber` receives a message, which proves that its subscription has
 /// reached the publisher (PUB drops messages for subscribers it does not know yet).
 func awaitSubscription(publisher: Socket, subscriber: Socket, probe: String) async throws {

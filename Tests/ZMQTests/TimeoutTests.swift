@@ -7,17 +7,9 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 @Suite(.timeLimit(.minutes(1)))
 struct TimeoutTests {
-    /// A PUSH/PULL pair over a fresh inproc endpoint, with linger 0.
-    func pipeline() async throws -> (push: Socket, pull: Socket) {
-        let pull = try await Socket.pull().set(.linger, .zero)
-        let endpoint = try await bindFresh(pull, .inproc)
-        let push = try await Socket.push().set(.linger, .zero).connect(endpoint)
-        return (push, pull)
-    }
-
     @Test func receiveTimeoutOptionEndsAWaitingReceiveAndLosesNothing() async throws {
         try await withTimeout {
-            let (push, pull) = try await pipeline()
+            let (push, pull) = try await pipeline(lingerZero: true)
             try await pull.set(.receiveTimeout, .milliseconds(50))
             let start = ContinuousClock.now
             let error = await #expect(throws: ZMQError.timedOut) { try await pull.recv() }
@@ -35,7 +27,7 @@ struct TimeoutTests {
 
     @Test func perCallTimeoutOverridesTheOption() async throws {
         try await withTimeout {
-            let (push, pull) = try await pipeline()
+            let (push, pull) = try await pipeline(lingerZero: true)
             try await pull.set(.receiveTimeout, .seconds(30))
             let start = ContinuousClock.now
             await #expect(throws: ZMQError.timedOut) { try await pull.recv(timeout: .milliseconds(20)) }
@@ -54,7 +46,7 @@ struct TimeoutTests {
 
     @Test func zeroTimeoutOnlyTakesWhatIsQueued() async throws {
         try await withTimeout {
-            let (push, pull) = try await pipeline()
+            let (push, pull) = try await pipeline(lingerZero: true)
             await #expect(throws: ZMQError.timedOut) { try await pull.recv(timeout: .zero) }
             try await push.send("queued")
             try await eventually { (try? await pull.get(.events))?.contains(.readable) == true }
@@ -110,7 +102,7 @@ struct TimeoutTests {
 
     @Test func timedOutHeadOfTheLineLetsTheNextReceiverHaveTheMessage() async throws {
         try await withTimeout(.seconds(20)) {
-            let (push, pull) = try await pipeline()
+            let (push, pull) = try await pipeline(lingerZero: true)
             // Long enough for the second receiver to queue up behind it even on a loaded machine
             // under the thread sanitizer.
             let first = Task { try await pull.recv(timeout: .milliseconds(1500)) }
@@ -126,7 +118,7 @@ struct TimeoutTests {
 
     @Test func timedOutReceiverInTheMiddleKeepsTheOthersInOrder() async throws {
         try await withTimeout(.seconds(20)) {
-            let (push, pull) = try await pipeline()
+            let (push, pull) = try await pipeline(lingerZero: true)
             let first = Task { try await pull.recv() }
             try await eventually { await pull.suspendedCalls.receive == 1 }
             let second = Task { try await pull.recv(timeout: .milliseconds(1500)) }
@@ -149,7 +141,7 @@ struct TimeoutTests {
 
     @Test func racingTimeoutsNeverLoseOrDuplicateMessages() async throws {
         try await withTimeout(.seconds(40)) {
-            let (push, pull) = try await pipeline()
+            let (push, pull) = try await pipeline(lingerZero: true)
             let total = 2_000
             let sender = Task {
                 for index in 0..<total {
@@ -177,7 +169,7 @@ struct TimeoutTests {
 
     @Test func waitsThatEndInTimeRemoveTheirTimers() async throws {
         try await withTimeout {
-            let (push, pull) = try await pipeline()
+            let (push, pull) = try await pipeline(lingerZero: true)
             try await pull.set(.receiveTimeout, .seconds(30))
             let token = pull.token
             for index in 0..<50 {
@@ -220,7 +212,7 @@ struct TimeoutTests {
     }
 
     @Test func negativeTimeoutsAreRefused() async throws {
-        let (push, pull) = try await pipeline()
+        let (push, pull) = try await pipeline(lingerZero: true)
         await #expect(throws: ZMQError.invalidArgument) { try await pull.recv(timeout: .milliseconds(-1)) }
         await #expect(throws: ZMQError.invalidArgument) { try await push.send("x", timeout: .seconds(-1)) }
         let error = await #expect(throws: ZMQError.invalidArgument) { try await push.set(.sendTimeout, .milliseconds(-1)) }
@@ -230,7 +222,7 @@ struct TimeoutTests {
 
     @Test func cancellationStillWorksWithATimeout() async throws {
         try await withTimeout {
-            let (push, pull) = try await pipeline()
+            let (push, pull) = try await pipeline(lingerZero: true)
             let waiting = Task { try await pull.recv(timeout: .seconds(30)) }
             try await eventually { await pull.suspendedCalls.receive == 1 }
             waiting.cancel()
