@@ -74,21 +74,13 @@ extension Socket {
     /// has to wait and is now counted in line.
     @usableFromInline
     nonisolated func _recvMessageAtOnce(timeout: Duration?) throws -> Message? {
-        try validate(timeout)
-        let frame = self.frame
-        let unread = self.unread
-        var committed = false
-        return try attemptAtOnce(.receive, timeout: timeout, &committed, { handle, _ in try Self.receiveMessage(handle, frame, unread) })
+        try completeAtOnce(.receive, timeout: timeout, Self.receiveMessage)
     }
 
     /// The rest of a receive that has to wait, on the actor; the caller is already counted in line.
     @usableFromInline
     func _recvMessageWaiting(timeout: Duration?) async throws -> Message {
-        let frame = self.frame
-        let unread = self.unread
-        return try await performSlowly(.receive, timeout: timeout, committed: false) { handle, _ in
-            try Self.receiveMessage(handle, frame, unread)
-        }
+        try await completeWaiting(.receive, timeout: timeout, Self.receiveMessage)
     }
 
     @inline(__always)

@@ -25,15 +25,13 @@ extension Socket {
     /// `false` when the caller has to wait, and is now counted in line.
     @usableFromInline
     nonisolated func _sendAtOnce(_ bytes: [UInt8], timeout: Duration?) throws -> Bool {
-        try validate(timeout)
-        var committed = false
-        return try attemptAtOnce(.send, timeout: timeout, &committed, { handle, _ in try Self.send(bytes, handle) }) != nil
+        try completeAtOnce(.send, timeout: timeout) { handle, _, _ in try Self.send(bytes, handle) } != nil
     }
 
     /// The rest of a send that has to wait, on the actor; the caller is already counted in line.
     @usableFromInline
     func _sendWaiting(_ bytes: [UInt8], timeout: Duration?) async throws {
-        try await performSlowly(.send, timeout: timeout, committed: false) { handle, _ in try Self.send(bytes, handle) }
+        try await completeWaiting(.send, timeout: timeout) { handle, _, _ in try Self.send(bytes, handle) }
     }
 
     @inline(__always)
@@ -55,16 +53,14 @@ extension Socket {
     /// The fast path of ``send(_:timeout:)-(String,_)``, as for bytes.
     @usableFromInline
     nonisolated func _sendAtOnce(_ text: String, timeout: Duration?) throws -> Bool {
-        try validate(timeout)
         var text = text
-        var committed = false
-        return try attemptAtOnce(.send, timeout: timeout, &committed, { handle, _ in try Self.send(&text, handle) }) != nil
+        return try completeAtOnce(.send, timeout: timeout) { handle, _, _ in try Self.send(&text, handle) } != nil
     }
 
     @usableFromInline
     func _sendWaiting(_ text: String, timeout: Duration?) async throws {
         var text = text
-        try await performSlowly(.send, timeout: timeout, committed: false) { handle, _ in try Self.send(&text, handle) }
+        try await completeWaiting(.send, timeout: timeout) { handle, _, _ in try Self.send(&text, handle) }
     }
 
     @inline(__always)
@@ -121,21 +117,13 @@ extension Socket {
     /// now counted in line.
     @usableFromInline
     nonisolated func _recvAtOnce(timeout: Duration?) throws -> [UInt8]? {
-        try validate(timeout)
-        let frame = self.frame
-        let unread = self.unread
-        var committed = false
-        return try attemptAtOnce(.receive, timeout: timeout, &committed, { handle, _ in try Self.receive(handle, frame, unread) })
+        try completeAtOnce(.receive, timeout: timeout, Self.receive)
     }
 
     /// The rest of a receive that has to wait, on the actor; the caller is already counted in line.
     @usableFromInline
     func _recvWaiting(timeout: Duration?) async throws -> [UInt8] {
-        let frame = self.frame
-        let unread = self.unread
-        return try await performSlowly(.receive, timeout: timeout, committed: false) { handle, _ in
-            try Self.receive(handle, frame, unread)
-        }
+        try await completeWaiting(.receive, timeout: timeout, Self.receive)
     }
 
     /// One frame: a frame a stream handed back first, else the next from libzmq.
@@ -174,11 +162,7 @@ extension Socket {
     /// when the caller has to wait and is now counted in line.
     @usableFromInline
     nonisolated func _recvAtOnce(into buffer: inout [UInt8], timeout: Duration?) throws -> Bool {
-        try validate(timeout)
-        let frame = self.frame
-        let unread = self.unread
-        var committed = false
-        return try attemptAtOnce(.receive, timeout: timeout, &committed, { handle, _ -> Void? in
+        try completeAtOnce(.receive, timeout: timeout) { handle, frame, unread -> Void? in
             if let handedBack = unread.takeFrame() {
                 buffer.removeAll(keepingCapacity: true)
                 buffer.append(contentsOf: handedBack)
@@ -187,7 +171,7 @@ extension Socket {
             guard try LibZMQ.receive(handle, into: frame) else { return nil }
             LibZMQ.copy(frame, into: &buffer)
             return ()
-        }) != nil
+        } != nil
     }
 
     /// Receives the next message whole, as its list of frames.

@@ -293,6 +293,35 @@ public actor Socket {
         return deadline == 0 || MonotonicClock.now() < deadline
     }
 
+    /// The fast path of a single-frame call made on the caller's executor (the `@inlinable` `send`
+    /// and `recv` wrappers): checks `timeout`, then ``attemptAtOnce(_:timeout:spin:_:_:)``. `attempt`
+    /// gets the socket, its receive buffer and the frames streams handed back. `nil` means the caller
+    /// has to wait and is now counted in line: it must go on with ``completeWaiting(_:timeout:_:)``.
+    @inline(__always)
+    nonisolated func completeAtOnce<R>(
+        _ direction: Direction,
+        timeout: Duration?,
+        _ attempt: (_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> R?
+    ) throws -> R? {
+        try validate(timeout)
+        let frame = self.frame
+        let unread = self.unread
+        var committed = false
+        return try attemptAtOnce(direction, timeout: timeout, &committed) { handle, _ in try attempt(handle, frame, unread) }
+    }
+
+    /// The rest of a single-frame call whose fast path (``completeAtOnce(_:timeout:_:)``) found it
+    /// has to wait: on the actor, in line.
+    func completeWaiting<R>(
+        _ direction: Direction,
+        timeout: Duration?,
+        _ attempt: (_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> R?
+    ) async throws -> R {
+        let frame = self.frame
+        let unread = self.unread
+        return try await performSlowly(direction, timeout: timeout, committed: false) { handle, _ in try attempt(handle, frame, unread) }
+    }
+
     /// Performs a non-blocking operation, suspending until libzmq reports readiness when it would block.
     ///
     /// `attempt` tries the operation once with `ZMQ_DONTWAIT` and returns `nil` on EAGAIN. It sets
