@@ -153,11 +153,12 @@ extension Socket {
     /// Stops libzmq's monitoring, if any, while the lock is held: before the socket is closed, so
     /// that libzmq never sends an event to a monitor whose receiving end is gone (its send would block
     /// a libzmq thread for ever). While a proxy owns the socket, only its thread may call libzmq: the
-    /// stop is then left to ``giveBack(_:)``. Returns the monitor's receiving socket, which the caller
-    /// releases after the lock (its last reference may be this one).
-    static func stopMonitoringLocked(_ state: inout Exclusive) -> Socket? {
+    /// stop is then left to ``giveBack(_:)``, which passes the lent `handle` (the socket may have
+    /// been closed meanwhile). Returns the monitor's receiving socket, which the caller releases after
+    /// the lock (its last reference may be this one).
+    static func stopMonitoringLocked(_ state: inout Exclusive, handle lent: LibZMQ.Handle? = nil) -> Socket? {
         guard let monitor = state.monitor else { return nil }
-        guard let handle = state.handle, !state.lentToProxy else {
+        guard let handle = lent ?? state.handle, !state.lentToProxy else {
             state.monitor?.stopRequested = true
             return nil
         }

@@ -39,9 +39,7 @@ extension Socket {
             // A monitor stop asked for while the proxy ran, or a close: stop monitoring now, with the
             // receiving end still open, before anything else.
             if let monitor = state.monitor, monitor.stopRequested || state.handle == nil {
-                state.monitor = nil
-                try? LibZMQ.monitor(lent.pointer, endpoint: nil, events: 0)
-                monitorReceiver = monitor.receiver
+                monitorReceiver = Self.stopMonitoringLocked(&state, handle: lent.pointer)
             }
             return state.handle == nil
         }

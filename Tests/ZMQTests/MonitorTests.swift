@@ -52,22 +52,14 @@ struct MonitorTests {
         try await withTimeout(.seconds(10)) {
             let first = try Socket.pull()
             let closing = try await first.monitor()
-            let waiting = Task { () -> Int in
-                var count = 0
-                for try await _ in closing { count += 1 }
-                return count
-            }
+            let waiting = countEvents(closing)
             try await eventually { await closing.receiverIsWaiting }
             await first.close()
             #expect(try await waiting.value == 0)
 
             let second = try Socket.pull()
             let stopped = try await second.monitor()
-            let iterating = Task { () -> Int in
-                var count = 0
-                for try await _ in stopped { count += 1 }
-                return count
-            }
+            let iterating = countEvents(stopped)
             try await eventually { await stopped.receiverIsWaiting }
             await stopped.stop()
             await stopped.stop()  // a second stop does nothing
@@ -84,11 +76,7 @@ struct MonitorTests {
             let socket = try Socket.pull()
             // The filter leaves out every event that will happen; closing must still end the loop.
             let events = try await socket.monitor([.handshakeFailedAuthentication])
-            let waiting = Task { () -> Int in
-                var count = 0
-                for try await _ in events { count += 1 }
-                return count
-            }
+            let waiting = countEvents(events)
             try await eventually { await events.receiverIsWaiting }
             await socket.close()
             #expect(try await waiting.value == 0)
@@ -141,6 +129,15 @@ struct MonitorTests {
         let socket = try Socket.pair()
         await socket.close()
         await #expect(throws: ZMQError.socketClosed) { try await socket.monitor() }
+    }
+}
+
+/// Counts the events of `monitor` in a task of its own, until its sequence ends.
+private func countEvents(_ monitor: SocketMonitor) -> Task<Int, any Error> {
+    Task {
+        var count = 0
+        for try await _ in monitor { count += 1 }
+        return count
     }
 }
 
