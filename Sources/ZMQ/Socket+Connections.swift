@@ -93,9 +93,12 @@ extension Socket {
     /// The endpoint of the last bind or connect, with a wildcard port resolved
     /// (`tcp://127.0.0.1:41234`); `nil` before any, or once the socket is closed.
     ///
-    /// The corresponding C option is `ZMQ_LAST_ENDPOINT`.
+    /// The corresponding C option is `ZMQ_LAST_ENDPOINT` (which reads `""` before any bind or
+    /// connect; `get(.lastEndpoint)` gives that raw value).
     public var lastEndpoint: String? {
-        try? withHandle { try LibZMQ.stringOption($0, ZMQ_LAST_ENDPOINT, "ZMQ_LAST_ENDPOINT") }
+        guard let endpoint = try? withHandle({ try LibZMQ.stringOption($0, ZMQ_LAST_ENDPOINT, "ZMQ_LAST_ENDPOINT") }),
+              !endpoint.isEmpty else { return nil }
+        return endpoint
     }
 
     /// Catches what libzmq accepts but gets wrong: it reads a tcp/udp port modulo 65536, so

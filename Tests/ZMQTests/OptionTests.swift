@@ -221,6 +221,7 @@ struct SocketOptionTests {
             #expect(try await pull.get(.type) == .pull)
             #expect(try await pull.get(.threadSafe) == false)
             #expect(try await pull.get(.lastEndpoint) == "")
+            #expect(await pull.lastEndpoint == nil)
             let endpoint = try await bindFresh(pull, .tcp)
             #expect(try await pull.get(.lastEndpoint) == endpoint)
             #expect(try await pull.get(.events) == [])
