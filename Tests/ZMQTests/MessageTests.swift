@@ -198,6 +198,31 @@ struct MessageTests {
         }
     }
 
+    @Test func jsonValuesRoundTripAndAMessageThatIsNotJSONIsReportedAndConsumed() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            // A class: neither Sendable nor a value, so only the caller's executor may touch it.
+            final class Order: Codable {
+                var item: String, quantity: Int
+                init(item: String, quantity: Int) { self.item = item; self.quantity = quantity }
+            }
+            try await push.send(json: Order(item: "tea", quantity: 2))
+            try await push.send("not json")
+            try await push.send(json: ["a": [1, 2]])
+            let sorted = JSONEncoder()
+            sorted.outputFormatting = .sortedKeys
+            try await push.send(json: Order(item: "coffee", quantity: 1), encoder: sorted)
+
+            let order = try await pull.recv(json: Order.self)
+            #expect(order.item == "tea" && order.quantity == 2)
+            await #expect(throws: DecodingError.self) { try await pull.recv(json: Order.self) }
+            #expect(try await pull.recv(json: [String: [Int]].self) == ["a": [1, 2]])
+            #expect(try await pull.recv(as: String.self) == #"{"item":"coffee","quantity":1}"#)
+            await push.close()
+            await pull.close()
+        }
+    }
+
     @Test func messagesCompareByBytes() {
         let bytes = randomBytes(5000)
         #expect(Message(bytes) == Message(Data(bytes)))
