@@ -109,6 +109,46 @@ struct MessageTests {
         }
     }
 
+    /// The first `zmq_msg_copy` of a shared buffer writes to the source message; tasks sending
+    /// one message at once must still leave exactly one reference to release. The race is on the
+    /// first copy only, so each round sends a fresh message from every task at once.
+    @Test func messageSentByManyTasksAtOnceIsReleasedOnce() async throws {
+        try await withTimeout {
+            let pull = try Socket.pull()
+            let endpoint = try await bindFresh(pull, .inproc)
+            var pushes: [Socket] = []
+            for _ in 0..<2 { pushes.append(try await Socket.push().connect(endpoint)) }
+            let released = ReleaseCounter()
+            let payload = randomBytes(10_000)
+            let rounds = 500
+            for round in 0..<rounds {
+                let message = Message(sharing: payload, onRelease: released.record)
+                let arrived = ReleaseCounter()  // counts the tasks that reached the starting line
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for push in pushes {
+                        group.addTask {
+                            // Start both sends at the same moment where two threads are free (a
+                            // bounded spin: with one thread free they simply run one after the other).
+                            arrived.record()
+                            var spins = 0
+                            while arrived.count < 2 && spins < 100_000 { spins += 1 }
+                            try await push.send(message)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                for _ in pushes {
+                    let received = try await pull.recv(as: Message.self)
+                    #expect(address(of: received) == address(of: payload))
+                }
+                #expect(released.count == round)
+            }
+            #expect(released.count == rounds)
+            for push in pushes { await push.close() }
+            await pull.close()
+        }
+    }
+
     @Test func messageWrittenInPlaceReachesReceiverWithoutCopy() async throws {
         try await withTimeout {
             let pull = try Socket.pull()
