@@ -52,7 +52,7 @@ func throughput(
     if zeroCopy {
         for index in 0..<count {
             try await pull.recv(as: Message.self).withUnsafeBytes { check($0, index, size) }
-            if index == 0 { start = now() } else { watchdog.advance() }
+            if index == 0 { start = now() } else { watchdog.advance(to: index) }
         }
     } else {
         // Received into one buffer, as zmq_baseline.c's zmq_recv does: no allocation per message.
@@ -60,7 +60,7 @@ func throughput(
         for index in 0..<count {
             try await pull.recv(into: &buffer)
             buffer.withUnsafeBytes { check($0, index, size) }
-            if index == 0 { start = now() } else { watchdog.advance() }
+            if index == 0 { start = now() } else { watchdog.advance(to: index) }
         }
     }
     let elapsed = now() - start
@@ -97,7 +97,7 @@ func latency(endpoint: String, size: Int, count: Int, lose: Int?, watchdog: Watc
         try await req.send(payload)
         try await req.recv(into: &reply)
         reply.withUnsafeBytes { check($0, index, size) }
-        watchdog.advance()
+        watchdog.advance(to: index + 1)
     }
     let elapsed = now() - start
     await echo.value.close()
