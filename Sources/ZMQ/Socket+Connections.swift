@@ -54,7 +54,7 @@ extension Socket {
     /// Subscribes to messages starting with `topic`; the default, no topic, means every message.
     ///
     /// For SUB this sets `ZMQ_SUBSCRIBE`; for XSUB it sends the subscription message (`0x01` and
-    /// the topic); for DISH it joins the group (`zmq_join`).
+    /// the topic).
     /// - Throws: ``ZMQError/wrongSocketType`` on a socket type without subscriptions.
     @discardableResult
     public func subscribe(_ topic: [UInt8] = []) throws -> Socket {
@@ -73,8 +73,7 @@ extension Socket {
     /// Removes a subscription made with ``subscribe(_:)-([UInt8])``; the default removes the
     /// every-topic subscription.
     ///
-    /// For SUB this sets `ZMQ_UNSUBSCRIBE`; for XSUB it sends `0x00` and the topic; for DISH it
-    /// leaves the group (`zmq_leave`).
+    /// For SUB this sets `ZMQ_UNSUBSCRIBE`; for XSUB it sends `0x00` and the topic.
     /// - Throws: ``ZMQError/wrongSocketType`` on a socket type without subscriptions.
     @discardableResult
     public func unsubscribe(_ topic: [UInt8] = []) throws -> Socket {
@@ -117,7 +116,7 @@ extension Socket {
     private func changeSubscription(_ topic: [UInt8], subscribe: Bool) throws {
         let verb = subscribe ? "subscribe" : "unsubscribe"
         guard type.acceptsSubscriptions else {
-            throw ZMQError.wrongSocketType.with("\(verb) on a \(type) socket (only SUB, XSUB and DISH have subscriptions)")
+            throw ZMQError.wrongSocketType.with("\(verb) on a \(type) socket (only SUB and XSUB have subscriptions)")
         }
         try withHandle { handle in
             switch type {
@@ -127,27 +126,9 @@ extension Socket {
                 guard try message.withUnsafeBytes({ try LibZMQ.send(handle, $0, more: false) }) else {
                     throw ZMQError.tryAgain.with(verb)
                 }
-            case .dish:
-                try DraftAPI.group(subscribe ? "zmq_join" : "zmq_leave", handle, topic)
             default:
                 try LibZMQ.setOption(handle, subscribe ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, bytes: topic, verb)
             }
         }
-    }
-}
-
-/// DRAFT functions, looked up at run time: Debian's libzmq does not export them, and linking against
-/// them would fail (see the shim header).
-enum DraftAPI {
-    private typealias GroupFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Int32
-
-    static func group(_ name: String, _ handle: LibZMQ.Handle, _ group: [UInt8]) throws {
-        // A nil handle is RTLD_DEFAULT: search every loaded library.
-        guard let symbol = dlsym(nil, name) else {
-            throw ZMQError.draftUnavailable.with(name)
-        }
-        let function = unsafeBitCast(symbol, to: GroupFunction.self)
-        let text = String(decoding: group, as: UTF8.self)
-        _ = try LibZMQ.check(name) { function(handle, text) }
     }
 }

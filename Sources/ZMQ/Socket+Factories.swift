@@ -24,23 +24,32 @@ extension Socket {
     public static func xsub(context: Context = .shared) throws -> Socket { try Socket(.xsub, context: context) }
     /// A STREAM socket: talks raw TCP to non-ZeroMQ peers; each message is a routing-id frame and a data frame.
     public static func stream(context: Context = .shared) throws -> Socket { try Socket(.stream, context: context) }
-    /// A DRAFT SERVER socket. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
+    /// A DRAFT SERVER socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
+    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
     public static func server(context: Context = .shared) throws -> Socket { try Socket(.server, context: context) }
-    /// A DRAFT CLIENT socket. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
+    /// A DRAFT CLIENT socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
+    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
     public static func client(context: Context = .shared) throws -> Socket { try Socket(.client, context: context) }
-    /// A DRAFT RADIO socket. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
+    /// A DRAFT RADIO socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
+    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
     public static func radio(context: Context = .shared) throws -> Socket { try Socket(.radio, context: context) }
-    /// A DRAFT DISH socket. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
+    /// A DRAFT DISH socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
+    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
     public static func dish(context: Context = .shared) throws -> Socket { try Socket(.dish, context: context) }
-    /// A DRAFT GATHER socket. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
+    /// A DRAFT GATHER socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
+    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
     public static func gather(context: Context = .shared) throws -> Socket { try Socket(.gather, context: context) }
-    /// A DRAFT SCATTER socket. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
+    /// A DRAFT SCATTER socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
+    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
     public static func scatter(context: Context = .shared) throws -> Socket { try Socket(.scatter, context: context) }
-    /// A DRAFT DGRAM socket. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
+    /// A DRAFT DGRAM socket (UDP; each message is the peer's `host:port`, then the datagram). Throws
+    /// ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
     public static func dgram(context: Context = .shared) throws -> Socket { try Socket(.dgram, context: context) }
-    /// A DRAFT PEER socket. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
+    /// A DRAFT PEER socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
+    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
     public static func peer(context: Context = .shared) throws -> Socket { try Socket(.peer, context: context) }
-    /// A DRAFT CHANNEL socket. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
+    /// A DRAFT CHANNEL socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
+    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
     public static func channel(context: Context = .shared) throws -> Socket { try Socket(.channel, context: context) }
 }
 

@@ -108,12 +108,17 @@ public actor Socket {
     /// Creates a socket of `type` in `context`.
     ///
     /// The corresponding C function is `zmq_socket`.
-    /// - Throws: ``ZMQError/draftUnavailable`` for a DRAFT type when libzmq has no DRAFT support
-    ///   (before any libzmq socket is made), or the libzmq error (for example
+    /// - Throws: ``ZMQError/draftUnavailable`` for a DRAFT type when libzmq has no DRAFT support,
+    ///   ``ZMQError/notSupported`` for a thread-safe DRAFT type (all but DGRAM) when it has (both
+    ///   before any libzmq socket is made), or the libzmq error (for example
     ///   ``ZMQError/contextTerminated`` after ``Context/shutdown()``).
     public init(_ type: SocketType, context: Context = .shared) throws {
         if type.isDraft && !ZMQLibrary.has(.draft) {
             throw ZMQError.draftUnavailable.with("cannot create a \(type) socket")
+        }
+        if type.isThreadSafe {
+            throw ZMQError.notSupported.with(
+                "cannot create a \(type) socket: it is one of libzmq's thread-safe DRAFT sockets, which have no ZMQ_FD to wait on, and swift-zmq does not support them yet")
         }
         let handle = try LibZMQ.socket(context, type)
         // The first socket starts the context's threads, whatever happens next.
