@@ -34,4 +34,16 @@ extension Message {
     ///
     /// The corresponding C property is `User-Id` (`zmq_msg_gets`).
     public var userID: String? { metadata("User-Id") }
+
+    /// The routing id libzmq gave the peer a SERVER or PEER socket received this message from: pass
+    /// it to ``Socket/send(_:routingID:group:timeout:)`` to reply. `nil` for other sockets' messages
+    /// and for messages you create.
+    ///
+    /// The corresponding C function is `zmq_msg_routing_id` (DRAFT).
+    public var routingID: UInt32? { withExtendedLifetime(storage) { storage.routingID } }
+
+    /// The group a DISH socket received this message in (the RADIO sender's group); `nil` otherwise.
+    ///
+    /// The corresponding C function is `zmq_msg_group` (DRAFT).
+    public var group: String? { withExtendedLifetime(storage) { storage.group } }
 }

@@ -300,6 +300,10 @@ extension Message {
         func metadata(_ property: String) -> String? {
             LibZMQ.metadata(frame, property)
         }
+
+        /// The DRAFT routing id and group of the frame (reading them does not change it).
+        var routingID: UInt32? { DraftAPI.routingID(of: frame) }
+        var group: String? { DraftAPI.group(of: frame) }
     }
 }
 

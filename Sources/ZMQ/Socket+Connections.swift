@@ -89,6 +89,46 @@ extension Socket {
         try unsubscribe(Array(topic.utf8))
     }
 
+    /// Joins `group` (up to 15 bytes), so that the DISH socket receives what RADIO sockets send in it.
+    ///
+    /// The corresponding C function is `zmq_join` (DRAFT).
+    /// - Throws: ``ZMQError/wrongSocketType`` on a socket that is not a DISH, or the libzmq error
+    ///   (``ZMQError/invalidValue`` for a group too long or already joined).
+    @discardableResult
+    public func join(_ group: String) throws -> Socket {
+        try changeGroup(group, join: true)
+        return self
+    }
+
+    /// Leaves a group joined with ``join(_:)``.
+    ///
+    /// The corresponding C function is `zmq_leave` (DRAFT).
+    /// - Throws: ``ZMQError/wrongSocketType`` on a socket that is not a DISH, or the libzmq error.
+    @discardableResult
+    public func leave(_ group: String) throws -> Socket {
+        try changeGroup(group, join: false)
+        return self
+    }
+
+    /// Connects a PEER socket to `endpoint` and returns the routing id to send to that peer with.
+    ///
+    /// The corresponding C function is `zmq_connect_peer` (DRAFT).
+    /// - Throws: ``ZMQError/wrongSocketType`` on a socket that is not a PEER, or as ``connect(_:)``.
+    public func connectPeer(_ endpoint: String) throws -> UInt32 {
+        guard type == .peer else {
+            throw ZMQError.wrongSocketType.with("connectPeer on a \(type) socket (only PEER)")
+        }
+        try validate(endpoint, "connect")
+        return try withHandle { handle in try DraftAPI.connectPeer(handle, endpoint) }
+    }
+
+    private func changeGroup(_ group: String, join: Bool) throws {
+        guard type == .dish else {
+            throw ZMQError.wrongSocketType.with("\(join ? "join" : "leave") on a \(type) socket (only DISH joins groups)")
+        }
+        try withHandle { handle in try DraftAPI.changeGroup(handle, group, join: join) }
+    }
+
     /// The endpoint of the last bind or connect, with a wildcard port resolved
     /// (`tcp://127.0.0.1:41234`); `nil` before any, or once the socket is closed.
     ///

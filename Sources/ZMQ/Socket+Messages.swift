@@ -11,13 +11,41 @@ extension Socket {
     /// The message stays valid and unchanged, so it can be sent again (on this socket or another)
     /// and still not be copied. Waits like ``send(_:timeout:)-([UInt8],_)`` when the high-water mark is reached.
     /// The corresponding C functions are `zmq_msg_copy` and `zmq_msg_send` with `ZMQ_DONTWAIT`.
+    ///
+    /// `routingID` and `group` address the message on the DRAFT socket types that need it: a SERVER
+    /// replies, and a PEER sends, to the peer with that ``Message/routingID``; a RADIO publishes in
+    /// `group` (up to 15 bytes) to the DISH sockets that joined it. Leave them `nil` elsewhere.
     /// - Throws: as ``send(_:timeout:)-([UInt8],_)``.
-    public func send(_ message: Message, timeout: Duration? = nil) async throws {
+    public func send(_ message: Message, routingID: UInt32? = nil, group: String? = nil, timeout: Duration? = nil) async throws {
         let frame = try message.storage.shareForSending()
         defer { LibZMQ.freeFrame(frame) }
+        if routingID != nil || group != nil {
+            try DraftAPI.address(frame, routingID: routingID, group: group)
+        }
         try await perform(.send, timeout: timeout) { handle, _ in
             try LibZMQ.send(handle, frame: frame, more: false) ? () : nil
         }
+    }
+
+    /// Sends `bytes` to the peer with `routingID` (a SERVER's reply, a PEER's message); see
+    /// ``send(_:routingID:group:timeout:)``.
+    public func send(_ bytes: [UInt8], routingID: UInt32, timeout: Duration? = nil) async throws {
+        try await send(Message(bytes), routingID: routingID, timeout: timeout)
+    }
+
+    /// Sends `bytes` in `group` (a RADIO's message); see ``send(_:routingID:group:timeout:)``.
+    public func send(_ bytes: [UInt8], group: String, timeout: Duration? = nil) async throws {
+        try await send(Message(bytes), group: group, timeout: timeout)
+    }
+
+    /// Sends the UTF-8 bytes of `text` to the peer with `routingID`; see ``send(_:routingID:group:timeout:)``.
+    public func send(_ text: String, routingID: UInt32, timeout: Duration? = nil) async throws {
+        try await send(Message(text), routingID: routingID, timeout: timeout)
+    }
+
+    /// Sends the UTF-8 bytes of `text` in `group`; see ``send(_:routingID:group:timeout:)``.
+    public func send(_ text: String, group: String, timeout: Duration? = nil) async throws {
+        try await send(Message(text), group: group, timeout: timeout)
     }
 
     /// Sends the bytes of `data` as one message, without copying them from 1 KiB up

@@ -44,7 +44,7 @@ extension Socket {
             return state.handle == nil
         }
         if closed {
-            LibZMQ.close(lent.pointer)
+            closeLibZMQ(lent.pointer)
         } else {
             // Nobody can be waiting (they were refused while the proxy ran), but the proxy's calls
             // consumed `ZMQ_FD` edges: let whatever comes next start from a fresh reading.

@@ -88,8 +88,12 @@ public actor Socket {
     static let shortWait: UInt64 = 1_000_000
 
     let exclusive: Locked<Exclusive>
-    /// `ZMQ_FD`: signalled by libzmq whenever the socket's state may have changed.
+    /// `ZMQ_FD`: signalled by libzmq whenever the socket's state may have changed. For the thread-safe
+    /// DRAFT types, which have no `ZMQ_FD`, the descriptor of `poller`, signalled the same way.
     nonisolated let fd: Int32
+    /// The `zmq_poller` whose descriptor is `fd`, for a thread-safe DRAFT type only (see
+    /// `DraftAPI.readinessSignal(for:)`); destroyed just before the socket is closed.
+    nonisolated(unsafe) let poller: UnsafeMutableRawPointer?
     /// Tasks suspended on this socket.
     nonisolated let waiters = WaitQueue()
     /// This socket's registration with the shared reactor.
@@ -108,24 +112,24 @@ public actor Socket {
     /// Creates a socket of `type` in `context`.
     ///
     /// The corresponding C function is `zmq_socket`.
-    /// - Throws: ``ZMQError/draftUnavailable`` for a DRAFT type when libzmq has no DRAFT support,
-    ///   ``ZMQError/notSupported`` for a thread-safe DRAFT type (all but DGRAM) when it has (both
-    ///   before any libzmq socket is made), or the libzmq error (for example
+    /// - Throws: ``ZMQError/draftUnavailable`` for a DRAFT type when libzmq has no DRAFT support
+    ///   (before any libzmq socket is made), or the libzmq error (for example
     ///   ``ZMQError/contextTerminated`` after ``Context/shutdown()``).
     public init(_ type: SocketType, context: Context = .shared) throws {
         if type.isDraft && !ZMQLibrary.has(.draft) {
             throw ZMQError.draftUnavailable.with("cannot create a \(type) socket")
         }
-        if type.isThreadSafe {
-            throw ZMQError.notSupported.with(
-                "cannot create a \(type) socket: it is one of libzmq's thread-safe DRAFT sockets, which have no ZMQ_FD to wait on, and swift-zmq does not support them yet")
-        }
         let handle = try LibZMQ.socket(context, type)
         // The first socket starts the context's threads, whatever happens next.
         context.hasStarted.store(true, ordering: .relaxed)
         let fd: Int32
+        var poller: UnsafeMutableRawPointer?
         do {
-            fd = try LibZMQ.int32Option(handle, ZMQ_FD, "ZMQ_FD")
+            if type.isThreadSafe {
+                (fd, poller) = try DraftAPI.readinessSignal(for: handle)
+            } else {
+                fd = try LibZMQ.int32Option(handle, ZMQ_FD, "ZMQ_FD")
+            }
         } catch {
             LibZMQ.close(handle)
             throw error
@@ -134,6 +138,7 @@ public actor Socket {
         self.context = context
         self.exclusive = Locked(Exclusive(handle: handle))
         self.fd = fd
+        self.poller = poller
         self.frame = .allocate(capacity: 1)
         zmq_msg_init(frame)
         self.token = Reactor.shared.register(waiters)
@@ -148,10 +153,17 @@ public actor Socket {
         _ = monitorReceiver  // released (and closed) after the lock
         if let handle = state.handle {
             Reactor.shared.unregister(fd: fd, token: token, added: state.inReactor)
-            LibZMQ.close(handle)
+            closeLibZMQ(handle)
         }
         zmq_msg_close(frame)
         frame.deallocate()
+    }
+
+    /// Closes the libzmq socket (`zmq_close`), after its poller if it has one. Called exactly once,
+    /// by whoever takes the handle away.
+    nonisolated func closeLibZMQ(_ handle: LibZMQ.Handle) {
+        if var poller { DraftAPI.destroy(&poller) }
+        LibZMQ.close(handle)
     }
 
     /// How many calls are suspended (or woken and about to retry) in each direction; for tests and
@@ -194,7 +206,7 @@ public actor Socket {
                 // socket when it gives it back (giveBack in Socket+Proxy.swift).
                 proxyLink?.requestStop(.failed(ZMQError.socketClosed.with("\(type) socket was closed while a proxy used it")))
             } else {
-                LibZMQ.close(handle)
+                closeLibZMQ(handle)
             }
             return true
         }
@@ -503,6 +515,9 @@ public actor Socket {
         guard let handle = state.handle, !state.lentToProxy else { return Wake() }
         let wanted = waiters.wanted()
         guard wanted.receive || wanted.send else { return Wake() }
+        // A thread-safe socket's signal is never drained by libzmq: empty it before reading the
+        // events, so that only a change after this reading makes epoll report it again.
+        if poller != nil { DraftAPI.drain(fd) }
         let events: Int32
         do {
             events = try LibZMQ.events(handle)

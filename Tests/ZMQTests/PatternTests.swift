@@ -154,16 +154,6 @@ struct PatternTests {
         #expect(ZMQLibrary.has(.draft) == expected)
     }
 
-    /// With a libzmq built with DRAFT support (CI's second pass): the thread-safe types are refused
-    /// with an error that says why, and DGRAM, which is not thread-safe, exchanges datagrams.
-    @Test(.enabled(if: ZMQLibrary.has(.draft), "the linked libzmq has no DRAFT support"),
-          arguments: SocketType.allCases.filter(\.isThreadSafe))
-    func threadSafeDraftTypeIsRefusedWithClearError(_ type: SocketType) {
-        let error = #expect(throws: ZMQError.notSupported) { try Socket(type) }
-        #expect(error?.description.contains("\(type)") == true)
-        #expect(error?.description.contains("thread-safe") == true)
-    }
-
     @Test(.enabled(if: ZMQLibrary.has(.draft), "the linked libzmq has no DRAFT support"))
     func dgramSocketsExchangeDatagrams() async throws {
         try await withTimeout {
