@@ -24,32 +24,24 @@ extension Socket {
     public static func xsub(context: Context = .shared) throws -> Socket { try Socket(.xsub, context: context) }
     /// A STREAM socket: talks raw TCP to non-ZeroMQ peers; each message is a routing-id frame and a data frame.
     public static func stream(context: Context = .shared) throws -> Socket { try Socket(.stream, context: context) }
-    /// A DRAFT SERVER socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
-    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
+    /// A DRAFT SERVER socket: a CLIENT's server: each received ``Message`` has a ``Message/routingID`` to reply to. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
     public static func server(context: Context = .shared) throws -> Socket { try Socket(.server, context: context) }
-    /// A DRAFT CLIENT socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
-    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
+    /// A DRAFT CLIENT socket: talks to a SERVER, single-frame messages. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
     public static func client(context: Context = .shared) throws -> Socket { try Socket(.client, context: context) }
-    /// A DRAFT RADIO socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
-    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
+    /// A DRAFT RADIO socket: sends each message in a group (``send(_:routingID:group:timeout:)``). Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
     public static func radio(context: Context = .shared) throws -> Socket { try Socket(.radio, context: context) }
-    /// A DRAFT DISH socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
-    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
+    /// A DRAFT DISH socket: receives the groups it ``join(_:)``s from RADIO sockets. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
     public static func dish(context: Context = .shared) throws -> Socket { try Socket(.dish, context: context) }
-    /// A DRAFT GATHER socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
-    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
+    /// A DRAFT GATHER socket: receives from SCATTER sockets, fair-queued (single-frame PULL). Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
     public static func gather(context: Context = .shared) throws -> Socket { try Socket(.gather, context: context) }
-    /// A DRAFT SCATTER socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
-    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
+    /// A DRAFT SCATTER socket: sends to GATHER sockets, load-balanced (single-frame PUSH). Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
     public static func scatter(context: Context = .shared) throws -> Socket { try Socket(.scatter, context: context) }
     /// A DRAFT DGRAM socket (UDP; each message is the peer's `host:port`, then the datagram). Throws
     /// ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
     public static func dgram(context: Context = .shared) throws -> Socket { try Socket(.dgram, context: context) }
-    /// A DRAFT PEER socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
-    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
+    /// A DRAFT PEER socket: addresses peers by routing id (``connectPeer(_:)``, ``Message/routingID``). Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
     public static func peer(context: Context = .shared) throws -> Socket { try Socket(.peer, context: context) }
-    /// A DRAFT CHANNEL socket: throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support, and
-    /// ``ZMQError/notSupported`` with it (a thread-safe socket; see ``SocketType``).
+    /// A DRAFT CHANNEL socket: a thread-safe, single-frame PAIR. Throws ``ZMQError/draftUnavailable`` without libzmq DRAFT support.
     public static func channel(context: Context = .shared) throws -> Socket { try Socket(.channel, context: context) }
 }
 

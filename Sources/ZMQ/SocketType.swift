@@ -3,9 +3,9 @@ internal import CZMQ
 /// The ZeroMQ socket types, one per messaging pattern role.
 ///
 /// The DRAFT types (``isDraft``) exist only when libzmq was built with its DRAFT API; creating one
-/// on a libzmq without it throws ``ZMQError/draftUnavailable``. With DRAFT support, DGRAM can be
-/// created; the others are libzmq's thread-safe sockets, which have no `ZMQ_FD` to wait on, and
-/// throw ``ZMQError/notSupported`` (a future version may wait on them through `zmq_poller_fd`).
+/// on a libzmq without it throws ``ZMQError/draftUnavailable``. With DRAFT support they work, with
+/// the calls some of them need: ``Socket/join(_:)`` (DISH), ``Socket/connectPeer(_:)`` (PEER),
+/// ``Socket/send(_:routingID:group:timeout:)`` and ``Message/routingID``, ``Message/group``.
 public enum SocketType: CaseIterable, Sendable, CustomStringConvertible {
     /// Exclusive pair: one peer, both directions (`ZMQ_PAIR`).
     case pair
@@ -59,14 +59,14 @@ public enum SocketType: CaseIterable, Sendable, CustomStringConvertible {
     }
 
     /// Whether libzmq makes sockets of this type thread-safe: the DRAFT types other than DGRAM.
-    /// Such sockets have no `ZMQ_FD` (libzmq's readiness signal for the other types), which is what
-    /// a ``Socket`` waits on, so they are refused even where libzmq has DRAFT support.
+    /// Such sockets have no `ZMQ_FD` (libzmq's readiness signal for the other types), so a
+    /// ``Socket`` of this type waits on the descriptor of a `zmq_poller` instead.
     var isThreadSafe: Bool {
         isDraft && self != .dgram
     }
 
     /// Whether the type takes subscriptions (`subscribe`/`unsubscribe`): SUB and XSUB. (A DISH
-    /// joins groups instead, with `zmq_join`, and is one of the thread-safe types not supported.)
+    /// joins groups instead: ``Socket/join(_:)``.)
     public var acceptsSubscriptions: Bool {
         switch self {
         case .sub, .xsub: true
