@@ -162,7 +162,7 @@ public actor Socket {
     /// Closes the libzmq socket (`zmq_close`), after its poller if it has one. Called exactly once,
     /// by whoever takes the handle away.
     nonisolated func closeLibZMQ(_ handle: LibZMQ.Handle) {
-        if var poller { DraftAPI.destroy(&poller) }
+        if let poller { DraftAPI.destroy(poller) }
         LibZMQ.close(handle)
     }
 

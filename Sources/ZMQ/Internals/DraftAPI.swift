@@ -49,11 +49,13 @@ enum DraftAPI {
     /// non-blocking here and drained before each `ZMQ_EVENTS` reading.
     static func readinessSignal(for socket: LibZMQ.Handle) throws(ZMQError) -> (fd: Int32, poller: UnsafeMutableRawPointer) {
         guard let pollerNew, let pollerAdd, let pollerFD, pollerDestroy != nil else { throw missing("zmq_poller_fd") }
-        guard var poller = pollerNew() else { throw ZMQError.last("zmq_poller_new") }
+        guard let poller = pollerNew() else { throw ZMQError.last("zmq_poller_new") }
         var fd: Int32 = -1
-        if pollerAdd(poller, socket, nil, Int16(ZMQ_POLLIN | ZMQ_POLLOUT)) != 0 || pollerFD(poller, &fd) != 0 {
-            let error = ZMQError.last("zmq_poller_fd")
-            destroy(&poller)
+        do {
+            _ = try LibZMQ.check("zmq_poller_add") { pollerAdd(poller, socket, nil, Int16(ZMQ_POLLIN | ZMQ_POLLOUT)) }
+            _ = try LibZMQ.check("zmq_poller_fd") { pollerFD(poller, &fd) }
+        } catch {
+            destroy(poller)
             throw error
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
@@ -68,7 +70,7 @@ enum DraftAPI {
     }
 
     /// Destroys a poller from ``readinessSignal(for:)``; before its socket is closed.
-    static func destroy(_ poller: inout UnsafeMutableRawPointer) {
+    static func destroy(_ poller: UnsafeMutableRawPointer) {
         var pointer: UnsafeMutableRawPointer? = poller
         _ = pollerDestroy?(&pointer)
     }
@@ -79,7 +81,7 @@ enum DraftAPI {
     static func changeGroup(_ handle: LibZMQ.Handle, _ group: String, join: Bool) throws(ZMQError) {
         let name = join ? "zmq_join" : "zmq_leave"
         guard let function = join ? Self.join : Self.leave else { throw missing(name) }
-        if function(handle, group) != 0 { throw ZMQError.last("\(name) \"\(group)\"") }
+        _ = try LibZMQ.check("\(name) \"\(group)\"") { function(handle, group) }
     }
 
     /// `zmq_connect_peer`: connects a PEER socket and returns the new peer's routing id.
@@ -94,11 +96,11 @@ enum DraftAPI {
     static func address(_ frame: UnsafeMutablePointer<zmq_msg_t>, routingID: UInt32?, group: String?) throws(ZMQError) {
         if let routingID {
             guard let setRoutingID else { throw missing("zmq_msg_set_routing_id") }
-            if setRoutingID(frame, routingID) != 0 { throw ZMQError.last("routing id \(routingID)") }
+            _ = try LibZMQ.check("routing id \(routingID)") { setRoutingID(frame, routingID) }
         }
         if let group {
             guard let setGroup else { throw missing("zmq_msg_set_group") }
-            if setGroup(frame, group) != 0 { throw ZMQError.last("group \"\(group)\"") }
+            _ = try LibZMQ.check("group \"\(group)\"") { setGroup(frame, group) }
         }
     }
 
