@@ -284,7 +284,7 @@ extension Message {
         func shareForSending() throws(ZMQError) -> UnsafeMutablePointer<zmq_msg_t> {
             let copy = LibZMQ.newFrame()
             while !sharing.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-                sched_yield()
+                System.yieldThread()
             }
             defer { sharing.store(false, ordering: .releasing) }
             do {

@@ -105,9 +105,9 @@ extension Socket {
         try completeAtOnce(.receive, timeout: timeout, Self.receiveMessage)
     }
 
-    /// The rest of a receive that has to wait, on the actor; the caller is already counted in line.
+    /// The rest of a receive that has to wait, on the caller's executor; the caller is already counted in line.
     @usableFromInline
-    func _recvMessageWaiting(timeout: Duration?) async throws -> Message {
+    nonisolated(nonsending) func _recvMessageWaiting(timeout: Duration?) async throws -> Message {
         try await completeWaiting(.receive, timeout: timeout, Self.receiveMessage)
     }
 

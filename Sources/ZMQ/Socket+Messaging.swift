@@ -31,9 +31,9 @@ extension Socket {
         try completeAtOnce(.send, timeout: timeout) { handle, _, _ in try Self.send(bytes, handle) } != nil
     }
 
-    /// The rest of a send that has to wait, on the actor; the caller is already counted in line.
+    /// The rest of a send that has to wait, on the caller's executor; the caller is already counted in line.
     @usableFromInline
-    func _sendWaiting(_ bytes: [UInt8], timeout: Duration?) async throws {
+    nonisolated(nonsending) func _sendWaiting(_ bytes: [UInt8], timeout: Duration?) async throws {
         try await completeWaiting(.send, timeout: timeout) { handle, _, _ in try Self.send(bytes, handle) }
     }
 
@@ -61,7 +61,7 @@ extension Socket {
     }
 
     @usableFromInline
-    func _sendWaiting(_ text: String, timeout: Duration?) async throws {
+    nonisolated(nonsending) func _sendWaiting(_ text: String, timeout: Duration?) async throws {
         var text = text
         try await completeWaiting(.send, timeout: timeout) { handle, _, _ in try Self.send(&text, handle) }
     }
@@ -123,9 +123,9 @@ extension Socket {
         try completeAtOnce(.receive, timeout: timeout, Self.receive)
     }
 
-    /// The rest of a receive that has to wait, on the actor; the caller is already counted in line.
+    /// The rest of a receive that has to wait, on the caller's executor; the caller is already counted in line.
     @usableFromInline
-    func _recvWaiting(timeout: Duration?) async throws -> [UInt8] {
+    nonisolated(nonsending) func _recvWaiting(timeout: Duration?) async throws -> [UInt8] {
         try await completeWaiting(.receive, timeout: timeout, Self.receive)
     }
 

@@ -145,7 +145,7 @@ extension Socket {
         return exclusive.withLock { state in
             guard state.monitor?.endpoint == endpoint else { return true }
             receiver = Self.stopMonitoringLocked(&state)
-            if state.slowReceivers + state.slowSenders > 0 { wake = scheduleLocked(&state) }
+            if state.hasWaiters { wake = scheduleLocked(&state) }
             return state.monitor == nil
         }
     }
@@ -156,7 +156,7 @@ extension Socket {
     /// stop is then left to ``giveBack(_:)``, which passes the lent `handle` (the socket may have
     /// been closed meanwhile). Returns the monitor's receiving socket, which the caller releases after
     /// the lock (its last reference may be this one).
-    static func stopMonitoringLocked(_ state: inout Exclusive, handle lent: LibZMQ.Handle? = nil) -> Socket? {
+    static func stopMonitoringLocked(_ state: inout SocketState, handle lent: LibZMQ.Handle? = nil) -> Socket? {
         guard let monitor = state.monitor else { return nil }
         guard let handle = lent ?? state.handle, !state.lentToProxy else {
             state.monitor?.stopRequested = true

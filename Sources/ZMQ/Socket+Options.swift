@@ -54,8 +54,8 @@ extension Socket {
         if case .int32(let milliseconds) = encoded {
             let timeout: Duration? = milliseconds < 0 ? nil : .milliseconds(milliseconds)
             exclusive.withLock { state in
-                if key.code == ZMQ_RCVTIMEO { state.receiveTimeout = timeout }
-                if key.code == ZMQ_SNDTIMEO { state.sendTimeout = timeout }
+                if key.code == ZMQ_RCVTIMEO { state.timeout.receive = timeout }
+                if key.code == ZMQ_SNDTIMEO { state.timeout.send = timeout }
             }
         }
     }

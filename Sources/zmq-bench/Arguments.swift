@@ -6,9 +6,17 @@ enum Workload: String, CaseIterable {
     case latInproc = "lat-inproc"
     case latTCP = "lat-tcp"
     case proxyInproc = "proxy-inproc"
+    case pacedInproc = "paced-inproc"
+    case pacedTCP = "paced-tcp"
+    case pacedReceiveTCP = "paced-recv-tcp"
+    case poll = "poll"
+    case churnInproc = "churn-inproc"
 
     /// Whether the result is a round-trip time rather than a message rate.
     var isLatency: Bool { self == .latInproc || self == .latTCP }
+
+    /// Whether SIZE is a rate (messages per second per socket) and COUNT a number of socket pairs.
+    var isPaced: Bool { self == .pacedInproc || self == .pacedTCP || self == .pacedReceiveTCP }
 }
 
 /// The command line: `zmq-bench [--rss] WORKLOAD SIZE COUNT`.
@@ -28,8 +36,12 @@ struct Arguments {
     static let usage = """
         usage: zmq-bench [--rss] WORKLOAD SIZE COUNT
           WORKLOAD  \(Workload.allCases.map(\.rawValue).joined(separator: " | "))
-          SIZE      message size in bytes, 0...\(maximumSize)
-          COUNT     number of messages (thr-*, proxy-*: at least 2) or round trips (lat-*: at least 1)
+          SIZE      message size in bytes, 0...\(maximumSize); paced-*: messages per second per socket;
+                    poll: number of sockets polled; churn-inproc: number of waiting tasks
+          COUNT     number of messages (thr-*, proxy-*, churn-inproc: at least 2; poll: at least 1),
+                    round trips (lat-*: at least 1), or socket pairs (paced-*: at least 1)
+          paced-recv-tcp runs the paced sender named by $ZMQ_BENCH_SENDER in a process of its own
+          (`$ZMQ_BENCH_SENDER paced-send RATE ENDPOINT...`) and measures the receiving process only
           --rss     also print the peak resident set size to stderr
           --lose N  the sender leaves out message N (a self-check: the run must fail)
         """
@@ -62,10 +74,11 @@ struct Arguments {
         guard let workload = Workload(rawValue: positional[0]) else {
             throw Invalid(message: "unknown workload '\(positional[0])'")
         }
-        guard let size = Int(positional[1]), (0...Self.maximumSize).contains(size) else {
-            throw Invalid(message: "SIZE must be a whole number of bytes in 0...\(Self.maximumSize), got '\(positional[1])'")
+        let sizes = workload.isPaced || workload == .poll || workload == .churnInproc ? 1...1_000_000 : 0...Self.maximumSize
+        guard let size = Int(positional[1]), sizes.contains(size) else {
+            throw Invalid(message: "SIZE must be a whole number in \(sizes.lowerBound)...\(sizes.upperBound) for \(workload.rawValue), got '\(positional[1])'")
         }
-        let minimumCount = workload.isLatency ? 1 : 2
+        let minimumCount = workload.isLatency || workload.isPaced || workload == .poll ? 1 : 2
         guard let count = Int(positional[2]), count >= minimumCount else {
             throw Invalid(message: "COUNT must be a whole number of at least \(minimumCount) for \(workload.rawValue), got '\(positional[2])'")
         }

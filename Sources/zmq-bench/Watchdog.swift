@@ -34,6 +34,11 @@ final class Watchdog: Sendable {
         progress.store(count, ordering: .relaxed)
     }
 
+    /// Records `count` more messages; for workloads whose messages arrive on many tasks.
+    func advance(by count: Int) {
+        progress.wrappingAdd(count, ordering: .relaxed)
+    }
+
     private func watch() -> Never {
         var last = -1
         var still = 0

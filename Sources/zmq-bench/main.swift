@@ -24,7 +24,7 @@ func peakRSS() -> Int {
 /// would be measured otherwise) and returns the result line.
 func run(_ arguments: Arguments) async throws -> String {
     let (workload, size, count) = (arguments.workload, arguments.size, arguments.count)
-    let watchdog = Watchdog(expected: count)
+    let watchdog = Watchdog(expected: workload.isPaced ? size * 2 * count : count)
     let prefix = "workload=\(workload.rawValue) size=\(size) count=\(count)"
     switch workload {
     case .thrInproc, .thrIPC, .thrTCP:
@@ -43,6 +43,18 @@ func run(_ arguments: Arguments) async throws -> String {
         return "\(prefix) usec_rtt=\(twoDecimals(rtt))"
     case .proxyInproc:
         let rate = try await proxied(size: size, count: count, lose: arguments.lose, watchdog: watchdog)
+        return "\(prefix) msgs_per_s=\(Int(rate.rounded()))"
+    case .pacedInproc, .pacedTCP:
+        let cpu = try await paced(tcp: workload == .pacedTCP, rate: size, pairs: count, watchdog: watchdog)
+        return "\(prefix) cpu_us_per_msg=\(twoDecimals(cpu))"
+    case .pacedReceiveTCP:
+        let cpu = try await pacedReceiveOnly(rate: size, pairs: count, watchdog: watchdog)
+        return "\(prefix) cpu_us_per_msg=\(twoDecimals(cpu))"
+    case .poll:
+        let cpu = try await polled(sockets: size, count: count, watchdog: watchdog)
+        return "\(prefix) cpu_us_per_msg=\(twoDecimals(cpu))"
+    case .churnInproc:
+        let rate = try await churn(waiters: size, count: count, watchdog: watchdog)
         return "\(prefix) msgs_per_s=\(Int(rate.rounded()))"
     }
 }

@@ -348,34 +348,3 @@ extension Socket {
         try withHandle { try LibZMQ.events($0) } & 1 != 0
     }
 }
-
-/// When a call that would block retries briefly instead of suspending (`Socket.maySpin`).
-@Suite struct SpinPolicyTests {
-    private func state(last: Direction?, _ change: (inout Socket.Exclusive) -> Void = { _ in }) -> Socket.Exclusive {
-        var state = Socket.Exclusive(handle: nil)
-        state.lastCompleted = last
-        change(&state)
-        return state
-    }
-
-    @Test func receiversSpinAndSendersOnlyWhenTakingTurns() {
-        // A pipeline receiver (and a REQ awaiting its reply) spins; a fresh socket does not.
-        #expect(Socket.maySpin(.receive, timeout: nil, state(last: .receive), until: 0))
-        #expect(Socket.maySpin(.receive, timeout: nil, state(last: .send), until: 0))
-        #expect(!Socket.maySpin(.receive, timeout: nil, state(last: nil), until: 0))
-        // A pipeline sender never spins; a REP about to reply does.
-        #expect(!Socket.maySpin(.send, timeout: nil, state(last: .send), until: 0))
-        #expect(Socket.maySpin(.send, timeout: nil, state(last: .receive), until: 0))
-    }
-
-    @Test func noSpinAfterLongWaitsWhileOthersWaitOrForShortTimeouts() {
-        #expect(!Socket.maySpin(.receive, timeout: nil, state(last: .receive) { $0.receiveWaitsAreShort = false }, until: 0))
-        #expect(!Socket.maySpin(.receive, timeout: nil, state(last: .receive) { $0.slowReceivers = 1 }, until: 0))
-        #expect(!Socket.maySpin(.receive, timeout: nil, state(last: .receive) { $0.slowSenders = 1 }, until: 0))
-        #expect(!Socket.maySpin(.receive, timeout: .microseconds(10), state(last: .receive), until: 0))
-        #expect(!Socket.maySpin(.receive, timeout: nil, state(last: .receive) { $0.receiveTimeout = .zero }, until: 0))
-        // The spin ends at its deadline.
-        #expect(!Socket.maySpin(.receive, timeout: nil, state(last: .receive), until: 1))
-        #expect(Socket.maySpin(.receive, timeout: nil, state(last: .receive), until: .max))
-    }
-}

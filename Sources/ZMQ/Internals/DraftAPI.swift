@@ -58,15 +58,19 @@ enum DraftAPI {
             destroy(poller)
             throw error
         }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        do {
+            try System.setNonBlocking(fd)
+        } catch {
+            destroy(poller)
+            throw error.zmqError
+        }
         return (fd, poller)
     }
 
     /// Empties a readiness signal from ``readinessSignal(for:)`` (an eventfd), so that epoll reports
     /// only signals that come after it.
     static func drain(_ fd: Int32) {
-        var count: UInt64 = 0
-        while read(fd, &count, MemoryLayout<UInt64>.size) > 0 {}
+        System.drainEventFD(fd)
     }
 
     /// Destroys a poller from ``readinessSignal(for:)``; before its socket is closed.

@@ -75,7 +75,7 @@ final class Locked<State>: @unchecked Sendable {
                 return
             }
             tries += 1
-            if tries > 100 { sched_yield() }
+            if tries > 100 { System.yieldThread() }
         }
     }
 }

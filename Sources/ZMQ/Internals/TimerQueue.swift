@@ -1,15 +1,16 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Nanoseconds on `CLOCK_MONOTONIC`, the clock the reactor's timerfd counts on. Timeouts are measured
 /// on it (not on `ContinuousClock`, whose Linux clock may differ) so that a deadline the timer has
 /// reached has also passed for the waiting call that checks it.
 enum MonotonicClock {
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    @inline(__always)
+    static func now() -> UInt64 { System.monotonicNanoseconds() }
+
+    /// `duration` in nanoseconds, saturating at `UInt64.max`; negative durations count as zero.
+    static func nanoseconds(of duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0 else { return 0 }
+        guard seconds < 18_000_000_000 else { return .max }
+        return UInt64(seconds) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
     }
 
     /// The deadline `timeout` from now, or `nil` for a timeout too long to matter (over a century).

@@ -1,58 +1,85 @@
-
-
-/// Which readiness a waiter needs: `ZMQ_POLLIN` (receive) or `ZMQ_POLLOUT` (send).
-enum Direction: Sendable {
-    case receive
-    case send
-}
-
 /// The tasks suspended on one socket, in arrival order per direction.
 ///
-/// The socket's actor, the reactor thread and cancellation handlers all touch it, so its state sits
+/// The socket's callers, the reactor thread and cancellation handlers all touch it, so its state sits
 /// under a lock (`Locked`), and every continuation is resumed exactly once, outside the lock. A waiter is
-/// either *waiting* (it may be cancelled, timed out or woken) or *woken* (its task will run on the
-/// actor and try the operation; nothing can take that away). The waiter leaves the queue only when
-/// its task has finished the attempt, so the queue is empty exactly when nobody is ahead of a new
-/// caller, which is what keeps callers in order.
+/// either *waiting* (it may be cancelled, timed out or woken) or *woken* (its task will run and try the
+/// operation; nothing can take that away). The waiter leaves the queue only when its task has finished
+/// the attempt, so the queue is empty exactly when nobody is ahead of a new caller, which is what keeps
+/// callers in order.
+///
+/// Every operation on one waiter costs the same however long the line is: thousands of tasks may wait
+/// with short timeouts, leaving and joining all the time (see ``Line``).
 final class WaitQueue: Sendable {
-    private struct Waiter {
-        let id: UInt64
+    fileprivate struct Waiter {
         var continuation: UnsafeContinuation<Void, any Error>?
         /// Whether cancellation and timeouts may end the wait; not once a multipart message is half done.
         var interruptible: Bool
     }
 
-    private struct State {
-        var receivers: [Waiter] = []
-        var senders: [Waiter] = []
+    /// One direction's line: the waiters by id, and their ids in arrival order. A waiter that leaves is
+    /// only removed from `waiters`; its id stays in `order` until it reaches the head, where it is
+    /// skipped (and `order` is compacted once most of it is such ids), so leaving from the middle of
+    /// the line costs no search and no shifting.
+    fileprivate struct Line {
+        var waiters: [UInt64: Waiter] = [:]
+        var order: [UInt64] = []
+        var head = 0
 
-        subscript(direction: Direction) -> [Waiter] {
-            get { direction == .receive ? receivers : senders }
-            set { if direction == .receive { receivers = newValue } else { senders = newValue } }
+        /// The id of the first waiter in line, dropping ids of waiters that have left.
+        mutating func first() -> UInt64? {
+            while head < order.count {
+                if waiters[order[head]] != nil { return order[head] }
+                head += 1
+            }
+            order.removeAll(keepingCapacity: true)
+            head = 0
+            return nil
+        }
+
+        mutating func append(_ id: UInt64, _ waiter: Waiter) {
+            waiters[id] = waiter
+            if head > 64 && head * 2 > order.count {
+                order.removeFirst(head)
+                head = 0
+            }
+            order.append(id)
+        }
+
+        mutating func removeAll() -> [UnsafeContinuation<Void, any Error>] {
+            let taken = waiters.values.compactMap(\.continuation)
+            self = Line()
+            return taken
         }
     }
 
-    private let state = Locked(State())
+    private let lines = Locked(PerDirection(repeating: Line()))
 
     /// Whether nobody waits in `direction`, woken or not.
     func isIdle(_ direction: Direction) -> Bool {
-        state.withLock { $0[direction].isEmpty }
+        lines.withLock { $0[direction].waiters.isEmpty }
     }
 
     /// Whether a waiter is in the middle of a multipart message (not interruptible), woken or not.
+    /// Looks at every waiter: for lending a socket to a proxy, not for the paths of sending and receiving.
     var hasCommittedWaiter: Bool {
-        state.withLock { state in (state.receivers + state.senders).contains { !$0.interruptible } }
+        lines.withLock { lines in
+            Direction.allCases.contains { lines[$0].waiters.values.contains { !$0.interruptible } }
+        }
     }
 
     /// How many waiters each line holds, waiting or woken.
     var count: (receive: Int, send: Int) {
-        state.withLock { ($0.receivers.count, $0.senders.count) }
+        lines.withLock { ($0.receive.waiters.count, $0.send.waiters.count) }
     }
 
     /// Whether the head of each line is waiting to be woken (only the head can be woken).
-    func wanted() -> (receive: Bool, send: Bool) {
-        state.withLock { state in
-            (state.receivers.first?.continuation != nil, state.senders.first?.continuation != nil)
+    func wanted() -> PerDirection<Bool> {
+        lines.withLock { lines in
+            var wanted = PerDirection(repeating: false)
+            for direction in Direction.allCases {
+                if let id = lines[direction].first() { wanted[direction] = lines[direction].waiters[id]?.continuation != nil }
+            }
+            return wanted
         }
     }
 
@@ -60,33 +87,29 @@ final class WaitQueue: Sendable {
     /// was woken but found nothing to do keeps its place. Only an `interruptible` waiter can be ended
     /// by ``fail(_:_:with:)``.
     func park(_ id: UInt64, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, interruptible: Bool) {
-        state.withLock { state in
-            if let index = state[direction].firstIndex(where: { $0.id == id }) {
-                state[direction][index].continuation = continuation
-                state[direction][index].interruptible = interruptible
+        lines.withLock { lines in
+            let waiter = Waiter(continuation: continuation, interruptible: interruptible)
+            if lines[direction].waiters[id] != nil {
+                lines[direction].waiters[id] = waiter
             } else {
-                state[direction].append(Waiter(id: id, continuation: continuation, interruptible: interruptible))
+                lines[direction].append(id, waiter)
             }
         }
     }
 
     /// Removes waiter `id` after its attempt (success or failure).
     func leave(_ id: UInt64, _ direction: Direction) {
-        state.withLock { state in
-            if let index = state[direction].firstIndex(where: { $0.id == id }) {
-                state[direction].remove(at: index)
-            }
-        }
+        _ = lines.withLock { $0[direction].waiters.removeValue(forKey: id) }
     }
 
     /// Wakes the waiter at the head of `direction`'s line if it is waiting; it keeps its place until
-    /// it leaves. Only the head is ever woken, so at most one task per direction is on its way to the
-    /// actor and callers are served strictly in order. Returns whether a waiter was woken.
+    /// it leaves. Only the head is ever woken, so at most one task per direction is on its way to try
+    /// and callers are served strictly in order. Returns whether a waiter was woken.
     @discardableResult
     func wakeFirst(_ direction: Direction) -> Bool {
-        let continuation = state.withLock { state -> UnsafeContinuation<Void, any Error>? in
-            guard let continuation = state[direction].first?.continuation else { return nil }
-            state[direction][0].continuation = nil
+        let continuation = lines.withLock { lines -> UnsafeContinuation<Void, any Error>? in
+            guard let id = lines[direction].first(), let continuation = lines[direction].waiters[id]?.continuation else { return nil }
+            lines[direction].waiters[id]?.continuation = nil
             return continuation
         }
         continuation?.resume()
@@ -95,14 +118,13 @@ final class WaitQueue: Sendable {
 
     /// Wakes every waiting waiter in both directions (each re-checks and finds an error or work).
     func wakeAll() {
-        let continuations = state.withLock { state -> [UnsafeContinuation<Void, any Error>] in
+        let continuations = lines.withLock { lines -> [UnsafeContinuation<Void, any Error>] in
             var taken: [UnsafeContinuation<Void, any Error>] = []
-            for direction in [Direction.receive, .send] {
-                for index in state[direction].indices {
-                    if let continuation = state[direction][index].continuation {
-                        taken.append(continuation)
-                        state[direction][index].continuation = nil
-                    }
+            for direction in Direction.allCases {
+                for (id, waiter) in lines[direction].waiters {
+                    guard let continuation = waiter.continuation else { continue }
+                    taken.append(continuation)
+                    lines[direction].waiters[id]?.continuation = nil
                 }
             }
             return taken
@@ -115,24 +137,21 @@ final class WaitQueue: Sendable {
     /// and so is one in the middle of a multipart message. Returns whether the waiter was ended.
     @discardableResult
     func fail(_ id: UInt64, _ direction: Direction, with error: any Error) -> Bool {
-        let continuation = state.withLock { state -> UnsafeContinuation<Void, any Error>? in
-            guard let index = state[direction].firstIndex(where: { $0.id == id }),
-                  state[direction][index].interruptible,
-                  let continuation = state[direction][index].continuation else { return nil }
-            state[direction].remove(at: index)
+        let continuation = lines.withLock { lines -> UnsafeContinuation<Void, any Error>? in
+            guard let waiter = lines[direction].waiters[id], waiter.interruptible,
+                  let continuation = waiter.continuation else { return nil }
+            lines[direction].waiters[id] = nil
             return continuation
         }
         continuation?.resume(throwing: error)
         return continuation != nil
     }
 
-    /// Ends every waiter with `error` (the socket was closed); woken waiters see the error when they run.
+    /// Ends every waiter with `error` (the socket was closed, or cannot be waited on); woken waiters
+    /// see the error when they run.
     func failAll(with error: any Error) {
-        let continuations = state.withLock { state -> [UnsafeContinuation<Void, any Error>] in
-            let taken = (state.receivers + state.senders).compactMap(\.continuation)
-            state.receivers.removeAll()
-            state.senders.removeAll()
-            return taken
+        let continuations = lines.withLock { lines in
+            lines.receive.removeAll() + lines.send.removeAll()
         }
         continuations.forEach { $0.resume(throwing: error) }
     }

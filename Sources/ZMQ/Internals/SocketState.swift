@@ -1,0 +1,41 @@
+/// What using one libzmq socket needs, under the socket's lock (`Socket.exclusive`).
+///
+/// A send or receive that can complete at once takes the lock on the caller's own executor and never
+/// hops anywhere; a call that has to wait takes the same lock for each libzmq call it makes. The lock is
+/// held only for non-blocking libzmq calls, never across a suspension.
+struct SocketState {
+    /// The libzmq socket; `nil` once closed. Every libzmq call on it is made with the lock held.
+    var handle: LibZMQ.Handle?
+    /// Set while a proxy owns the libzmq socket; every use is then refused.
+    var lentToProxy = false
+    /// How many calls are in the slow (suspending) path, per direction. While any is, a new call in
+    /// that direction joins the line instead of trying at once, which keeps callers in order.
+    var slow = PerDirection(repeating: 0)
+    /// Whether the reactor's epoll set holds the socket's descriptor.
+    var inReactor = false
+    /// `ZMQ_RCVTIMEO` and `ZMQ_SNDTIMEO` as last set through ``Socket/set(_:_:)-(SocketOption<Value>,_)``;
+    /// `nil` waits forever. libzmq never applies them itself, because every call here is non-blocking.
+    var timeout = PerDirection<Duration?>(repeating: nil)
+    /// Whether a call that would block retries for a moment before it suspends (see ``SpinPolicy``).
+    var spin = PerDirection(repeating: SpinPolicy())
+    /// The current ``Socket/monitor(_:)``, if any (see `Socket+Monitor.swift`).
+    var monitor: MonitorLink?
+    /// The direction of the last call that completed. A send after a receive is a socket taking
+    /// turns (a reply after its request): the one kind of send whose wait is worth a spin.
+    var lastCompleted: Direction?
+    /// The id of the next waiter; ids only need to be unique per socket.
+    var nextWaiterID: UInt64 = 0
+
+    /// Whether any call is in the slow path, in either direction: every libzmq call may then have
+    /// consumed the `ZMQ_FD` edge a waiter counts on, and the waiters must be looked at again.
+    var hasWaiters: Bool { slow.receive + slow.send > 0 }
+
+    /// Whether a call in `direction` that would block may spin first: never while anyone waits (each
+    /// try is a libzmq call that may consume the edge a waiter counts on), a send only when the socket
+    /// takes turns, and only as the policy allows. `timeout` is the call's own, if any.
+    mutating func shouldSpin(_ direction: Direction, timeout: Duration?) -> Bool {
+        guard !hasWaiters, let last = lastCompleted, direction == .receive || last == .receive else { return false }
+        let bound = (timeout ?? self.timeout[direction]).map(MonotonicClock.nanoseconds(of:))
+        return spin[direction].shouldSpin(timeout: bound)
+    }
+}

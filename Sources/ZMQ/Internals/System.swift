@@ -1,0 +1,157 @@
+internal import CZMQ
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every operating-system call the library makes (the libzmq calls are in `LibZMQ`): epoll, timerfd,
+/// eventfd reads, `fcntl` and `sched_yield`. This is the file a port to another system rewrites (a
+/// kqueue port: `Poll` over `kqueue`/`kevent`, the timer as an `EVFILT_TIMER`); nothing else in the
+/// library names these calls. EINTR is retried here, in ``retryingInterrupts(_:)``, and nowhere else.
+///
+/// Programmer errors (a bad descriptor) are preconditions; a failure the caller can report (no memory,
+/// the system's limit of watched descriptors) throws ``Failure``.
+enum System {
+    /// A failed system call: its name and `errno`.
+    struct Failure: Error, CustomStringConvertible {
+        let call: String
+        let code: Int32
+
+        var description: String { "\(call): \(String(cString: strerror(code)))" }
+
+        /// The error a waiting call throws for it.
+        var zmqError: ZMQError { ZMQError(code: code, detail: call) }
+    }
+
+    /// Runs `call` until it does not fail with EINTR; returns its result (negative with `errno` set on
+    /// any other failure).
+    @inline(__always)
+    static func retryingInterrupts<Result: BinaryInteger>(_ call: () -> Result) -> Result {
+        while true {
+            let result = call()
+            if result >= 0 || errno != EINTR { return result }
+        }
+    }
+
+    /// Gives the thread's core to another thread that is ready to run, if any.
+    @inline(__always)
+    static func yieldThread() {
+        sched_yield()
+    }
+
+    /// Starts a detached thread of its own (not one of the cooperative pool's) running `body`, which
+    /// must never return: the reactor's.
+    static func startThread(_ body: @escaping @Sendable () -> Never) {
+        final class Box: Sendable {
+            let body: @Sendable () -> Never
+            init(_ body: @escaping @Sendable () -> Never) { self.body = body }
+        }
+        var thread = pthread_t()
+        let started = pthread_create(&thread, nil, { context in
+            Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
+        }, Unmanaged.passRetained(Box(body)).toOpaque())
+        precondition(started == 0, "pthread_create: \(String(cString: strerror(started)))")
+        pthread_detach(thread)
+    }
+
+    // MARK: Readiness: epoll
+
+    /// An epoll set: the descriptors a thread waits on, each with a 64-bit token.
+    struct Poll: Sendable {
+        let descriptor: Int32
+
+        init() throws(Failure) {
+            descriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
+            if descriptor < 0 { throw Failure(call: "epoll_create1", code: errno) }
+        }
+
+        /// Watches `fd` for readability, reporting `token`. With `once`, the descriptor is reported once
+        /// and then ignored until it is watched again (`EPOLLONESHOT`); `added` says whether the set
+        /// already holds it, and is updated.
+        func watch(_ fd: Int32, token: UInt64, once: Bool, added: inout Bool) throws(Failure) {
+            var event = epoll_event()
+            event.events = EPOLLIN.rawValue | (once ? EPOLLONESHOT.rawValue : 0)
+            event.data.u64 = token
+            if added, epoll_ctl(descriptor, EPOLL_CTL_MOD, fd, &event) == 0 { return }
+            if epoll_ctl(descriptor, EPOLL_CTL_ADD, fd, &event) == 0 {
+                added = true
+                return
+            }
+            if errno == EEXIST, epoll_ctl(descriptor, EPOLL_CTL_MOD, fd, &event) == 0 {
+                added = true
+                return
+            }
+            throw Failure(call: "epoll_ctl(\(added ? "EPOLL_CTL_MOD" : "EPOLL_CTL_ADD"), fd \(fd))", code: errno)
+        }
+
+        /// Stops watching `fd`; before it is closed. A descriptor the set does not hold is ignored.
+        func unwatch(_ fd: Int32) {
+            var event = epoll_event()
+            _ = epoll_ctl(descriptor, EPOLL_CTL_DEL, fd, &event)
+        }
+
+        /// Waits up to `milliseconds` (-1: for ever, 0: not at all) and returns the tokens of the
+        /// descriptors that are ready, into `events`; how many there are.
+        func wait(into events: UnsafeMutableBufferPointer<epoll_event>, milliseconds: Int32) -> Int {
+            let count = retryingInterrupts { epoll_wait(descriptor, events.baseAddress, Int32(events.count), milliseconds) }
+            precondition(count >= 0, "epoll_wait: \(String(cString: strerror(errno)))")
+            return Int(count)
+        }
+
+        /// Whether anything in the set is ready now, without waiting.
+        var isReady: Bool {
+            var item = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            return retryingInterrupts { Glibc.poll(&item, 1, 0) } > 0
+        }
+    }
+
+    // MARK: Time: timerfd
+
+    /// A timer descriptor on `CLOCK_MONOTONIC` that becomes readable at an absolute deadline.
+    struct Timer: Sendable {
+        let descriptor: Int32
+
+        init() throws(Failure) {
+            descriptor = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_CLOEXEC | TFD_NONBLOCK))
+            if descriptor < 0 { throw Failure(call: "timerfd_create", code: errno) }
+        }
+
+        /// Arms the timer for `deadline` (`MonotonicClock` nanoseconds), or disarms it for 0.
+        func arm(_ deadline: UInt64) {
+            var spec = itimerspec()
+            spec.it_value.tv_sec = Int(deadline / 1_000_000_000)
+            spec.it_value.tv_nsec = Int(deadline % 1_000_000_000)
+            let rc = timerfd_settime(descriptor, Int32(TFD_TIMER_ABSTIME), &spec, nil)
+            precondition(rc == 0, "timerfd_settime: \(String(cString: strerror(errno)))")
+        }
+
+        /// Consumes the timer's expiry, so that it is not reported again until it is re-armed.
+        func acknowledge() {
+            var expirations: UInt64 = 0
+            _ = retryingInterrupts { read(descriptor, &expirations, MemoryLayout<UInt64>.size) }
+        }
+    }
+
+    // MARK: Descriptors
+
+    /// Makes reads and writes on `fd` fail with EAGAIN instead of blocking.
+    static func setNonBlocking(_ fd: Int32) throws(Failure) {
+        let flags = retryingInterrupts { fcntl(fd, F_GETFL) }
+        if flags < 0 || retryingInterrupts({ fcntl(fd, F_SETFL, flags | O_NONBLOCK) }) < 0 {
+            throw Failure(call: "fcntl(O_NONBLOCK)", code: errno)
+        }
+    }
+
+    /// Reads a non-blocking eventfd until it is empty.
+    static func drainEventFD(_ fd: Int32) {
+        var count: UInt64 = 0
+        while retryingInterrupts({ read(fd, &count, MemoryLayout<UInt64>.size) }) > 0 {}
+    }
+
+    /// Nanoseconds on `CLOCK_MONOTONIC`.
+    @inline(__always)
+    static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}

@@ -1,0 +1,369 @@
+internal import CZMQ
+
+/// The wait engine: how a send or receive completes at once, spins, lines up, parks, is woken, times
+/// out or is cancelled. Everything here runs on the caller's own executor (no call hops onto the
+/// socket's actor), and every libzmq call is made under the socket's lock (`exclusive`).
+///
+/// 1. **At once** (``attemptAtOnce(_:timeout:spin:_:_:)``): when nobody waits ahead in the same
+///    direction, the operation is tried with `ZMQ_DONTWAIT`; a queued message costs no suspension.
+/// 2. **Spin** (``SpinPolicy``): if it would block and spinning has been paying on this socket in this
+///    direction, it is retried for up to ``SpinPolicy/budget``, yielding the thread between tries.
+/// 3. **Line up and park** (``performSlowly(_:timeout:committed:_:)``): the caller joins its
+///    direction's line in the ``WaitQueue`` and suspends; ``scheduleLocked(_:)`` reads `ZMQ_EVENTS` and
+///    arms the reactor for the socket's `ZMQ_FD` when nobody can proceed.
+/// 4. **Wake**: the ``Reactor`` thread (or a task about to suspend, `Reactor.deliverPending()`)
+///    wakes the head of each line when `ZMQ_FD` signals; the woken task tries again and, whatever the
+///    result, re-reads the events for whoever is next, because its libzmq call may have consumed the
+///    edge the next waiter counts on.
+/// 5. **Timeouts and cancellation** end a waiter that has not been woken (a woken one may already own
+///    a message, which is then always returned); the reactor's timer heap fails timed waits.
+extension Socket {
+    /// The libzmq socket in `state`, or the error that says why it cannot be used now.
+    @inline(__always)
+    nonisolated func usable(_ state: SocketState) throws(ZMQError) -> LibZMQ.Handle {
+        guard let handle = state.handle else { throw ZMQError.socketClosed.with("\(type) socket") }
+        if state.lentToProxy { throw ZMQError.inUseByProxy.with("\(type) socket") }
+        return handle
+    }
+
+    /// The libzmq socket, or the error that says why it cannot be used now. Only for checks: libzmq
+    /// calls must be made under the lock, through ``withHandle(_:)`` or ``perform(_:timeout:_:)``.
+    nonisolated func usableHandle() throws(ZMQError) -> LibZMQ.Handle {
+        try usable(exclusive.withLock { $0 })
+    }
+
+    /// Runs a synchronous libzmq call on the socket. Any libzmq call may consume the `ZMQ_FD` edge
+    /// that a waiting task depends on, so waiters are re-checked afterwards.
+    nonisolated func withHandle<R>(_ body: (LibZMQ.Handle) throws -> R) throws -> R {
+        var wake = Wake()
+        defer { wake.deliver(to: waiters) }
+        return try exclusive.withLock { state in
+            let handle = try usable(state)
+            defer { if state.hasWaiters { wake = scheduleLocked(&state) } }
+            return try body(handle)
+        }
+    }
+
+    /// Refuses a negative timeout before anything is tried.
+    @inline(__always)
+    nonisolated func validate(_ timeout: Duration?) throws(ZMQError) {
+        if let timeout, timeout < .zero {
+            throw ZMQError.invalidArgument.with("timeout \(timeout) is negative")
+        }
+    }
+
+    /// Tries a non-blocking operation at once, on the caller's executor, unless others wait ahead in
+    /// the same direction. Returns `nil` when the caller has to wait: it is then counted in its
+    /// direction's line, and must go on with ``performSlowly(_:timeout:committed:_:)``.
+    ///
+    /// When `spin` is set and the operation would block, the socket's ``SpinPolicy`` decides whether it
+    /// is retried for up to ``SpinPolicy/budget`` first (never past a `timeout`, never once `committed`,
+    /// never while anyone waits), yielding the thread between tries and releasing the lock, so that
+    /// other callers and the waiters go on; the outcome of the spin is reported back to the policy.
+    @inline(__always)
+    nonisolated func attemptAtOnce<R>(
+        _ direction: Direction,
+        timeout: Duration?,
+        spin: Bool = true,
+        _ committed: inout Bool,
+        _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
+    ) throws -> R? {
+        // When this call began to spin; 0 while it has not.
+        var spinStarted: UInt64 = 0
+        while true {
+            var wake = Wake()
+            defer { wake.deliver(to: waiters) }
+            var retry = false
+            let result = try exclusive.withLock { state -> R? in
+                if state.slow[direction] == 0 {
+                    let handle = try usable(state)
+                    let result: R?
+                    do {
+                        result = try attempt(handle, &committed)
+                    } catch {
+                        if state.hasWaiters { wake = scheduleLocked(&state) }
+                        throw error
+                    }
+                    if let result {
+                        if spinStarted != 0 { state.spin[direction].spun(caught: true, after: MonotonicClock.now() - spinStarted) }
+                        state.lastCompleted = direction
+                        if state.hasWaiters { wake = scheduleLocked(&state) }
+                        return result
+                    }
+                    if spin && !committed {
+                        if spinStarted == 0 {
+                            if state.shouldSpin(direction, timeout: timeout) {
+                                retry = true
+                                return nil
+                            }
+                        } else {
+                            let spun = MonotonicClock.now() - spinStarted
+                            if spun < SpinPolicy.budget && !state.hasWaiters {
+                                retry = true
+                                return nil
+                            }
+                            state.spin[direction].spun(caught: false, after: spun)
+                        }
+                    }
+                } else if spinStarted != 0 {
+                    // Someone lined up while this call spun: it lines up behind them.
+                    state.spin[direction].spun(caught: false, after: MonotonicClock.now() - spinStarted)
+                }
+                state.slow[direction] += 1
+                return nil
+            }
+            if let result { return result }
+            if !retry { return nil }
+            if spinStarted == 0 { spinStarted = MonotonicClock.now() }
+            System.yieldThread()
+        }
+    }
+
+    /// The fast path of a single-frame call made on the caller's executor (the `@inlinable` `send`
+    /// and `recv` wrappers): checks `timeout`, then ``attemptAtOnce(_:timeout:spin:_:_:)``. `attempt`
+    /// gets the socket, its receive buffer and the frames streams handed back. `nil` means the caller
+    /// has to wait and is now counted in line: it must go on with ``completeWaiting(_:timeout:_:)``.
+    @inline(__always)
+    nonisolated func completeAtOnce<R>(
+        _ direction: Direction,
+        timeout: Duration?,
+        _ attempt: (_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> R?
+    ) throws -> R? {
+        try validate(timeout)
+        let frame = self.frame
+        let unread = self.unread
+        var committed = false
+        return try attemptAtOnce(direction, timeout: timeout, &committed) { handle, _ in try attempt(handle, frame, unread) }
+    }
+
+    /// The rest of a single-frame call whose fast path (``completeAtOnce(_:timeout:_:)``) found it
+    /// has to wait: in line, on the caller's executor.
+    nonisolated(nonsending) func completeWaiting<R>(
+        _ direction: Direction,
+        timeout: Duration?,
+        _ attempt: (_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> R?
+    ) async throws -> R {
+        let frame = self.frame
+        let unread = self.unread
+        return try await performSlowly(direction, timeout: timeout, committed: false) { handle, _ in try attempt(handle, frame, unread) }
+    }
+
+    /// Performs a non-blocking operation, suspending until libzmq reports readiness when it would block.
+    ///
+    /// `attempt` tries the operation once with `ZMQ_DONTWAIT` and returns `nil` on EAGAIN. It sets
+    /// `committed` once it has changed the socket's state in a way that must be completed (the first
+    /// frame of a multipart message went out or came in): from then on the call keeps waiting through
+    /// cancellation and timeouts, so that a message is never left half-sent or half-received.
+    ///
+    /// The first attempt is made at once when nobody is waiting ahead in the same direction, so a
+    /// queued message costs no suspension. Otherwise the caller joins the line and its task is woken
+    /// (by ``schedule()`` or the reactor) only when it is at the head of the line.
+    ///
+    /// `timeout` (or, when `nil`, the socket's ``SocketOption/receiveTimeout`` or
+    /// ``SocketOption/sendTimeout``) bounds the wait: the call throws ``ZMQError/timedOut`` if it is
+    /// still waiting then. Like cancellation, a timeout only ends a waiter that has not been woken, so a
+    /// message taken from libzmq is always returned. The fast path reads no clock and sets no timer.
+    ///
+    /// The multipart calls use this; it does not spin (a multipart call may run on the socket's actor,
+    /// which a spin would hold from everyone else). The single-frame `send` and `recv` run the fast
+    /// path themselves (``completeAtOnce(_:timeout:_:)``).
+    @inline(__always)
+    nonisolated(nonsending) func perform<R>(
+        _ direction: Direction,
+        timeout: Duration? = nil,
+        _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
+    ) async throws -> R {
+        try validate(timeout)
+        var committed = false
+        if let result = try attemptAtOnce(direction, timeout: timeout, spin: false, &committed, attempt) { return result }
+        return try await performSlowly(direction, timeout: timeout, committed: committed, attempt)
+    }
+
+    /// The rest of ``perform(_:timeout:_:)`` once the operation would block or others wait ahead:
+    /// wait in line. The caller has been counted in `direction`'s line by
+    /// ``attemptAtOnce(_:timeout:spin:_:_:)``.
+    @inline(never)
+    nonisolated(nonsending) func performSlowly<R>(
+        _ direction: Direction,
+        timeout: Duration?,
+        committed: Bool,
+        _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
+    ) async throws -> R {
+        var committed = committed
+        let started = MonotonicClock.now()
+        let (configured, id) = exclusive.withLock { state in
+            defer { state.nextWaiterID &+= 1 }
+            return (state.timeout[direction], state.nextWaiterID)
+        }
+        let timeout = timeout ?? configured
+        let deadline = timeout.flatMap(MonotonicClock.deadline(after:))
+        // The reactor's timer for this call, added only when it first parks.
+        var timer: UInt64?
+        defer {
+            let waited = MonotonicClock.now() - started
+            exclusive.withLock { state in
+                state.slow[direction] -= 1
+                state.spin[direction].suspended(for: waited)
+            }
+            if let timer { Reactor.shared.cancelTimer(timer) }
+        }
+        // A caller that counted itself in may have been overtaken by a close (or a proxy taking the
+        // socket) before it got here, and then nobody would wake it.
+        _ = try usableHandle()
+        while true {
+            if let deadline, !committed {
+                // Not worth parking (a zero timeout, or a deadline that passed while this waiter was
+                // woken and found nothing to do); `park` checks again once parked, for a timer that
+                // fires in between.
+                if MonotonicClock.now() >= deadline {
+                    waiters.leave(id, direction)
+                    schedule()
+                    throw timedOut(direction, after: timeout)
+                }
+                if timer == nil {
+                    timer = Reactor.shared.addTimer(deadline: deadline, token: token, waiter: id, direction: direction)
+                }
+            } else if committed, let key = timer {
+                Reactor.shared.cancelTimer(key)
+                timer = nil
+            }
+            do {
+                try await park(id, direction, interruptible: !committed, deadline: committed ? nil : deadline)
+            } catch {
+                // Cancelled, timed out or closed: the waiter is out of the line. Its own last libzmq
+                // call (the attempt that found nothing) may have consumed the ZMQ_FD edge that the
+                // next waiter, in either direction, counts on: look again before leaving.
+                schedule()
+                if let failure = error as? ZMQError, failure == ZMQError.timedOut {
+                    throw timedOut(direction, after: timeout)
+                }
+                throw error
+            }
+            // Woken at the head of the line: this task alone may now try, whatever happens to it.
+            let result: R?
+            do {
+                result = try exclusive.withLock { state in
+                    let result = try attempt(try usable(state), &committed)
+                    if result != nil { state.lastCompleted = direction }
+                    return result
+                }
+            } catch {
+                waiters.leave(id, direction)
+                schedule()
+                throw error
+            }
+            if let result {
+                waiters.leave(id, direction)
+                schedule()
+                return result
+            }
+        }
+    }
+
+    private nonisolated func timedOut(_ direction: Direction, after timeout: Duration?) -> ZMQError {
+        ZMQError.timedOut.with("\(direction.operation) on \(type) socket after \(timeout.map(DurationUnits.describe) ?? "?")")
+    }
+
+    /// Suspends waiter `id` until it is woken at the head of its line, or, if `interruptible`, until
+    /// it is cancelled or its `deadline` passes; or until the socket closes.
+    ///
+    /// Before suspending, the task delivers whatever readiness the reactor has pending
+    /// (`Reactor.deliverPending()`), so that a peer readied by a message this thread just sent runs
+    /// here at once instead of after a round of thread wake-ups.
+    private nonisolated(nonsending) func park(_ id: UInt64, _ direction: Direction, interruptible: Bool, deadline: UInt64?) async throws {
+        let waiters = self.waiters
+        if !interruptible {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                waiters.park(id, direction, continuation, interruptible: false)
+                self.schedule()
+                Reactor.shared.deliverPending()
+            }
+            return
+        }
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                waiters.park(id, direction, continuation, interruptible: true)
+                // A cancellation, or a timer, that came before the waiter was parked (while it was
+                // woken, or on its way here) found nothing to end.
+                if Task.isCancelled {
+                    waiters.fail(id, direction, with: CancellationError())
+                } else if let deadline, MonotonicClock.now() >= deadline {
+                    waiters.fail(id, direction, with: ZMQError.timedOut)
+                } else {
+                    self.schedule()
+                    Reactor.shared.deliverPending()
+                }
+            }
+        } onCancel: {
+            waiters.fail(id, direction, with: CancellationError())
+        }
+    }
+
+    /// Re-reads `ZMQ_EVENTS` and wakes the head waiter of each direction that can proceed; arms the
+    /// reactor for the rest. Called after every libzmq call while anyone waits, because that call
+    /// may have consumed the `ZMQ_FD` edge the waiter was counting on.
+    nonisolated func schedule() {
+        let wake = exclusive.withLock { scheduleLocked(&$0) }
+        wake.deliver(to: waiters)
+    }
+
+    /// The part of ``schedule()`` that needs the lock; the continuations are resumed after it is released.
+    nonisolated func scheduleLocked(_ state: inout SocketState) -> Wake {
+        // While a proxy owns the socket its thread alone touches it; the proxy reschedules on return.
+        guard let handle = state.handle, !state.lentToProxy else { return Wake() }
+        let wanted = waiters.wanted()
+        guard wanted.receive || wanted.send else { return Wake() }
+        let events: Int32
+        do {
+            events = try readEventsLocked(handle)
+        } catch {
+            // The context is terminating or the socket failed: let every waiter see the error.
+            return Wake(all: true)
+        }
+        var wake = Wake()
+        var arm = false
+        if wanted.receive {
+            // Frames a stream handed back are as readable as frames in libzmq's queue.
+            if events & Int32(ZMQ_POLLIN) != 0 || !unread.isEmpty { wake.ready.receive = true } else { arm = true }
+        }
+        if wanted.send {
+            if events & Int32(ZMQ_POLLOUT) != 0 { wake.ready.send = true } else { arm = true }
+        }
+        if arm {
+            do {
+                try Reactor.shared.arm(fd: fd, token: token, added: &state.inReactor)
+            } catch {
+                // Nobody could wake them: the waiters fail instead of waiting for ever.
+                wake.failure = ZMQError(code: error.code, detail: "cannot wait on the \(type) socket: \(error.call)")
+            }
+        }
+        return wake
+    }
+
+    /// `ZMQ_EVENTS`, with the lock held. A thread-safe socket's signal is never drained by libzmq:
+    /// it is emptied first, so that only a change after this reading makes epoll report it again.
+    nonisolated func readEventsLocked(_ handle: LibZMQ.Handle) throws(ZMQError) -> Int32 {
+        if poller != nil { DraftAPI.drain(fd) }
+        return try LibZMQ.events(handle)
+    }
+}
+
+/// Which waiters ``Socket/schedule()`` found ready; they are woken once the socket's lock is released.
+struct Wake {
+    var ready = PerDirection(repeating: false)
+    /// Wake every waiter (each finds the error that made this necessary when it tries).
+    var all = false
+    /// End every waiter with this error: the socket cannot be waited on.
+    var failure: ZMQError?
+
+    func deliver(to waiters: WaitQueue) {
+        if let failure {
+            waiters.failAll(with: failure)
+        } else if all {
+            waiters.wakeAll()
+        } else {
+            if ready.receive { waiters.wakeFirst(.receive) }
+            if ready.send { waiters.wakeFirst(.send) }
+        }
+    }
+}

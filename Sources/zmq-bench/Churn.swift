@@ -1,0 +1,85 @@
+import ZMQ
+import Synchronization
+
+/// churn-inproc: `waiters` tasks loop on `recv(timeout:)` with timeouts of 1 to 50 ms on one PULL socket
+/// while a sender sends `count` numbered messages; most receives time out and the waiters line up again
+/// at once. Every message must arrive exactly once; a ticker task that wakes every second must keep
+/// waking on time (a late tick of more than half a second fails the run). Returns messages per second
+/// from the first to the last message received.
+func churn(waiters: Int, count: Int, watchdog: Watchdog) async throws -> Double {
+    let pull = try await Socket.pull().bind("inproc://churn")
+    let push = try await Socket.push().connect("inproc://churn")
+    let tally = Tally(count)
+    let sender = peer("sender") {
+        var payload = Payload.buffer(8)
+        for index in 0..<count {
+            payload.withUnsafeMutableBytes { Payload.stamp($0, index) }
+            try await push.send(payload)
+        }
+    }
+    let ticker = peer("ticker") { () -> Double in
+        var latest = 0.0
+        var next = ContinuousClock.now
+        while tally.received.load(ordering: .relaxed) < count {
+            next += .seconds(1)
+            try await Task.sleep(until: next, clock: .continuous)
+            let late = next.duration(to: .now)
+            latest = max(latest, Double(late.components.seconds) + Double(late.components.attoseconds) / 1e18)
+        }
+        return latest
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<waiters {
+            group.addTask {
+                var random = SystemRandomNumberGenerator()
+                var buffer = Payload.buffer(0)
+                while tally.received.load(ordering: .relaxed) < count {
+                    do {
+                        try await pull.recv(into: &buffer, timeout: .milliseconds(Int.random(in: 1...50, using: &random)))
+                    } catch let error as ZMQError where error == .timedOut {
+                        continue
+                    }
+                    guard buffer.count == 8 else { fail("a message of \(buffer.count) bytes arrived, expected 8") }
+                    let index = Int(buffer.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian })
+                    guard index < count else { fail("message \(index) was never sent") }
+                    watchdog.advance(to: tally.record(index))
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    let late = await ticker.value
+    await sender.value
+    if late > 0.5 { fail("the 1-second ticker woke \(Int(late * 1000)) ms late while \(waiters) tasks waited") }
+    printError("max_tick_late_ms=\(Int(late * 1000))")
+    await push.close()
+    await pull.close()
+    let elapsed = tally.times.withLock { $0.last - $0.first }
+    return Double(count - 1) / elapsed
+}
+
+/// Which messages of the churn workload arrived, and when the first and the last did.
+private final class Tally: Sendable {
+    let received = Atomic<Int>(0)
+    let seen: Mutex<[Bool]>
+    let times = Mutex((first: 0.0, last: 0.0))
+
+    init(_ count: Int) {
+        seen = Mutex([Bool](repeating: false, count: count))
+    }
+
+    /// Records message `index`, failing the run if it came before; returns how many have arrived.
+    func record(_ index: Int) -> Int {
+        let repeated = seen.withLock { seen in
+            defer { seen[index] = true }
+            return seen[index]
+        }
+        if repeated { fail("message \(index) arrived twice") }
+        let time = now()
+        times.withLock { times in
+            if times.first == 0 { times.first = time }
+            times.last = max(times.last, time)
+        }
+        return received.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+}

@@ -1,0 +1,127 @@
+import Testing
+@testable import ZMQ
+
+/// When a call that would block retries for a moment instead of suspending (`SpinPolicy`,
+/// `SocketState.shouldSpin`): only where it pays, and never for more than a tenth of the waiting.
+@Suite(.timeLimit(.minutes(1)))
+struct SpinPolicyTests {
+    /// Plays `waits` waits of the given lengths (nanoseconds) through a policy as the socket does: a
+    /// wait that spins is caught if it ends within the budget, otherwise it suspends for the rest.
+    private func play(_ waits: [UInt64]) -> SpinPolicy {
+        var policy = SpinPolicy()
+        for wait in waits {
+            if policy.shouldSpin(timeout: nil) {
+                if wait <= SpinPolicy.budget {
+                    policy.spun(caught: true, after: wait)
+                    continue
+                }
+                policy.spun(caught: false, after: SpinPolicy.budget)
+                policy.suspended(for: wait - SpinPolicy.budget)
+            } else {
+                policy.suspended(for: wait)
+            }
+        }
+        return policy
+    }
+
+    @Test func aSocketReceivingEveryFewHundredMicrosecondsDoesNotSpin() {
+        let policy = play(Array(repeating: 300_000, count: 10_000))
+        // Probes come ever more rarely: about one per doubling of the interval, up to its longest.
+        #expect(policy.statistics.spins <= 20)
+        #expect(policy.statistics.caught == 0)
+        #expect(!policy.spinning)
+        // What failed spins cost, per wait, is a small fraction of the suspension they tried to save.
+        #expect(policy.statistics.failedSpinTime / 10_000 < 100)
+    }
+
+    @Test func aPingPongSpins() {
+        // Replies come within a few microseconds; now and then the peer is preempted.
+        let waits = (0..<10_000).map { $0 % 100 == 50 ? UInt64(200_000) : UInt64(5_000) }
+        let policy = play(waits)
+        #expect(policy.spinning)
+        #expect(policy.statistics.caught >= 9_700)
+    }
+
+    @Test func trafficThatBecomesAPingPongSpinsAgainSoon() {
+        var waits = Array(repeating: UInt64(1_000_000), count: 5_000)
+        waits += Array(repeating: UInt64(3_000), count: 5_000)
+        let policy = play(waits)
+        // The longest interval between probes is 1,024 waits; after the first probe that catches,
+        // every wait spins again.
+        #expect(policy.statistics.caught >= 5_000 - Int(SpinPolicy.longestProbeInterval) - 1)
+        #expect(policy.spinning)
+    }
+
+    @Test func failedSpinsTakeAtMostATenthOfTheTimeSpentWaiting() {
+        // The worst case for a policy that learns from the last spin: every caught spin is followed
+        // by a miss, and the misses wait only a little longer than the budget.
+        let waits = (0..<20_000).map { $0 % 2 == 0 ? UInt64(1_000) : SpinPolicy.budget + 5_000 }
+        let policy = play(waits)
+        let bound = policy.statistics.suspendedTime / 10 + UInt64(SpinPolicy.allowanceLimit)
+        #expect(policy.statistics.failedSpinTime <= bound)
+        #expect(policy.statistics.spins > 0)
+    }
+
+    @Test func aTimeoutShorterThanTheBudgetNeverSpins() {
+        var policy = SpinPolicy()
+        let justShort = policy.shouldSpin(timeout: SpinPolicy.budget - 1)
+        let zero = policy.shouldSpin(timeout: 0)
+        let whole = policy.shouldSpin(timeout: SpinPolicy.budget)
+        #expect(!justShort)
+        #expect(!zero)
+        #expect(whole)
+    }
+
+    @Test func receiversSpinAndSendersOnlyWhenTakingTurns() {
+        func state(last: Direction?, _ change: (inout SocketState) -> Void = { _ in }) -> SocketState {
+            var state = SocketState(handle: nil)
+            state.lastCompleted = last
+            change(&state)
+            return state
+        }
+        var receiver = state(last: .receive)
+        let receiverSpins = receiver.shouldSpin(.receive, timeout: nil)
+        #expect(receiverSpins)
+        var fresh = state(last: nil)
+        let freshSpins = fresh.shouldSpin(.receive, timeout: nil)
+        #expect(!freshSpins)
+        // A pipeline sender never spins (it would take the CPU its consumer needs); a REP about to
+        // reply may.
+        var pipelineSender = state(last: .send)
+        let pipelineSenderSpins = pipelineSender.shouldSpin(.send, timeout: nil)
+        #expect(!pipelineSenderSpins)
+        var replier = state(last: .receive)
+        let replierSpins = replier.shouldSpin(.send, timeout: nil)
+        #expect(replierSpins)
+        // Never while anyone waits, in either direction, nor for a timeout shorter than a spin.
+        var lined = state(last: .receive) { $0.slow.send = 1 }
+        let linedSpins = lined.shouldSpin(.receive, timeout: nil)
+        #expect(!linedSpins)
+        var short = state(last: .receive) { $0.timeout.receive = .zero }
+        let shortSpins = short.shouldSpin(.receive, timeout: nil)
+        #expect(!shortSpins)
+        let shortCallSpins = receiver.shouldSpin(.receive, timeout: .microseconds(10))
+        #expect(!shortCallSpins)
+    }
+
+    @Test func aRealSocketReceivingEveryFewHundredMicrosecondsStopsSpinning() async throws {
+        try await withTimeout(.seconds(30)) {
+            let (push, pull) = try await pipeline()
+            let count = 300
+            let sender = Task {
+                for index in 0..<count {
+                    try await Task.sleep(for: .microseconds(400))
+                    try await push.send([UInt8(truncatingIfNeeded: index)])
+                }
+            }
+            for index in 0..<count {
+                #expect(try await pull.recv() == [UInt8(truncatingIfNeeded: index)])
+            }
+            try await sender.value
+            let statistics = pull.spinStatistics.receive
+            let failed = statistics.spins - statistics.caught
+            #expect(failed <= 12, "\(statistics)")
+            #expect(statistics.failedSpinTime <= statistics.suspendedTime / 10 + UInt64(SpinPolicy.allowanceLimit), "\(statistics)")
+        }
+    }
+}
