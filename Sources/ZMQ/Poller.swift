@@ -14,12 +14,14 @@ internal import CZMQ
 /// }
 /// ```
 ///
-/// Waiting costs no thread and no CPU, whatever the number of sockets: each socket waits the way an
-/// awaiting `recv` or `send` does (the process's one reactor thread watches the sockets' `ZMQ_FD`s),
-/// so a poller of a thousand sockets is fine. Polling consumes nothing; a socket reported readable
-/// has a message that the next receive takes without waiting, unless another task takes it first.
-/// (A socket that another task is already awaiting a receive on is served to that task first, so
-/// poll sockets that one task owns.)
+/// Waiting costs no thread and no CPU, whatever the number of sockets: the poller keeps the sockets'
+/// `ZMQ_FD`s in an epoll set of its own, which the process's one reactor thread watches as a single
+/// descriptor while a poll waits. A poll reads the events (`ZMQ_EVENTS`) only of the sockets that
+/// signalled, that a libzmq call was made on, or that were ready the last time, so the idle sockets of a
+/// large poller cost next to nothing per poll (where `zmq_poll` asks every socket, every time). Polling
+/// consumes nothing; a socket reported readable has a message that the next receive takes without
+/// waiting, unless another task takes it first. (A socket that another task is already awaiting a
+/// receive on is served to that task first, so poll sockets that one task owns.)
 ///
 /// A `Poller` is a value: adding and removing sockets changes this poller only. The corresponding C
 /// function is `zmq_poll`.
@@ -40,6 +42,9 @@ public struct Poller: Sendable {
     /// The sockets being polled, in the order they were added, with the events wanted for each.
     public private(set) var items: [Item] = []
 
+    /// The epoll set and what was last read of each socket, shared by copies until one changes.
+    private var core = PollerCore()
+
     /// Creates a poller with no sockets.
     public init() {}
 
@@ -47,14 +52,19 @@ public struct Poller: Sendable {
     public mutating func add(_ socket: Socket, events: Events = .readable) {
         if let index = items.firstIndex(where: { $0.socket === socket }) {
             items[index] = Item(socket: socket, events: items[index].events.union(events))
-        } else {
-            items.append(Item(socket: socket, events: events))
+            return
         }
+        if !isKnownUniquelyReferenced(&core) { core = core.copy() }
+        items.append(Item(socket: socket, events: events))
+        core.append(socket)
     }
 
     /// Removes `socket` from the poller; removing a socket it does not hold does nothing.
     public mutating func remove(_ socket: Socket) {
-        items.removeAll { $0.socket === socket }
+        guard let index = items.firstIndex(where: { $0.socket === socket }) else { return }
+        if !isKnownUniquelyReferenced(&core) { core = core.copy() }
+        items.remove(at: index)
+        core.remove(at: index)
     }
 
     /// Waits until at least one socket is ready for one of its events, or until `timeout` has passed,
@@ -68,51 +78,39 @@ public struct Poller: Sendable {
         if items.isEmpty && timeout == nil {
             throw ZMQError.invalidArgument.with("polling no sockets without a timeout would never return")
         }
-        let deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
+        if let timeout, timeout < .zero {
+            throw ZMQError.invalidArgument.with("poll timeout \(timeout) is negative")
+        }
+        let deadline = timeout.flatMap(MonotonicClock.deadline(after:))
         while true {
-            let ready = try await readyItems()
+            let (ready, changes) = try core.ready(items)
             if !ready.isEmpty { return ready }
-            if let deadline, ContinuousClock.now >= deadline { return [] }
+            if let deadline, MonotonicClock.now() >= deadline { return [] }
             try Task.checkCancellation()
-            // Something may only look ready to the waiter that saw it (another task can take the
-            // message in between), so check everything again before reporting.
-            try await waitForAnyReadiness(until: deadline)
+            try await core.wait(since: changes, deadline: deadline)
         }
     }
 
-    /// Checks every socket once, without waiting.
-    private func readyItems() async throws -> [Item] {
-        var ready: [Item] = []
-        for item in items {
-            let events = try await item.socket.readiness(item.events)
-            if !events.isEmpty { ready.append(Item(socket: item.socket, events: events)) }
-        }
-        return ready
-    }
+    /// How many polls of this poller (and its unchanged copies) are waiting now; for tests.
+    var waitingPolls: Int { core.waiters.count.receive }
+}
 
-    /// Returns when one socket reports readiness (each waits in its own child task, suspended the way
-    /// a receive is, costing no thread) or the deadline passes; the other waits are then cancelled.
-    private func waitForAnyReadiness(until deadline: ContinuousClock.Instant?) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for item in items {
-                let socket = item.socket
-                if item.events.contains(.readable) { group.addTask { try await socket.awaitReadiness(.receive) } }
-                if item.events.contains(.writable) { group.addTask { try await socket.awaitReadiness(.send) } }
-            }
-            if let deadline {
-                group.addTask { try await Task.sleep(until: deadline, clock: .continuous) }
-            }
-            defer { group.cancelAll() }
-            _ = try await group.next()
-        }
-    }
+/// A poller's core as a socket refers to it: weakly, since the poller holds the socket.
+struct WeakPollerCore: Sendable {
+    weak var core: PollerCore?
 }
 
 extension Socket {
-    /// Which of `events` the socket is ready for now. Frames a stream handed back count as readable.
-    func readiness(_ events: Poller.Events) throws -> Poller.Events {
-        try withHandle { handle in
-            let current = try LibZMQ.events(handle)
+    /// Which of `events` the socket is ready for now, and ``calls`` after reading them. Frames a stream
+    /// handed back count as readable. `poller` is the one asking: it is not told of its own reading.
+    nonisolated func readiness(_ events: Poller.Events, for poller: PollerCore) throws -> (Poller.Events, UInt64) {
+        var wake = Wake()
+        defer { deliver(wake, except: poller) }
+        return try exclusive.withLock { state in
+            let handle = try usable(state)
+            let current = try readEventsLocked(handle, state, &wake)
+            let after = calls.load(ordering: .relaxed)
+            if state.hasWaiters { wake.merge(scheduleLocked(&state)) }
             var ready: Poller.Events = []
             if events.contains(.readable) && (current & Int32(ZMQ_POLLIN) != 0 || !unread.isEmpty) {
                 ready.insert(.readable)
@@ -120,18 +118,22 @@ extension Socket {
             if events.contains(.writable) && current & Int32(ZMQ_POLLOUT) != 0 {
                 ready.insert(.writable)
             }
-            return ready
+            return (ready, after)
         }
     }
 
-    /// Suspends until the socket is ready in `direction`, consuming nothing. The waiter queues with
-    /// receivers (or senders) like any other; once woken it leaves the line, and `schedule()` wakes
-    /// the next waiter if the socket is still ready.
-    func awaitReadiness(_ direction: Direction) async throws {
-        let flag = Int32(direction == .receive ? ZMQ_POLLIN : ZMQ_POLLOUT)
-        try await perform(direction) { handle, _ in
-            if direction == .receive && !unread.isEmpty { return () }
-            return try LibZMQ.events(handle) & flag != 0 ? () : nil
+    /// Starts telling `poller` of every libzmq call on this socket.
+    nonisolated func watch(_ poller: PollerCore) {
+        watchers.withLock { $0.append(WeakPollerCore(core: poller)) }
+        exclusive.withLock { $0.watched = true }
+    }
+
+    /// Stops telling `poller` (and forgets pollers that are gone).
+    nonisolated func unwatch(_ poller: PollerCore) {
+        let remaining = watchers.withLock { watchers in
+            watchers.removeAll { $0.core == nil || $0.core === poller }
+            return watchers.count
         }
+        exclusive.withLock { $0.watched = remaining > 0 }
     }
 }

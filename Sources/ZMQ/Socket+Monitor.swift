@@ -139,13 +139,14 @@ extension Socket {
         var wake = Wake()
         var receiver: Socket?
         defer {
-            wake.deliver(to: waiters)
+            deliver(wake)
             _ = receiver  // released (and closed) after the lock
         }
         return exclusive.withLock { state in
             guard state.monitor?.endpoint == endpoint else { return true }
             receiver = Self.stopMonitoringLocked(&state)
-            if state.hasWaiters { wake = scheduleLocked(&state) }
+            noteCallLocked(state.watched, &wake)
+            if state.hasWaiters { wake.merge(scheduleLocked(&state)) }
             return state.monitor == nil
         }
     }

@@ -47,7 +47,11 @@ extension Socket {
             closeLibZMQ(lent.pointer)
         } else {
             // Nobody can be waiting (they were refused while the proxy ran), but the proxy's calls
-            // consumed `ZMQ_FD` edges: let whatever comes next start from a fresh reading.
+            // consumed `ZMQ_FD` edges: let whatever comes next start from a fresh reading, and the
+            // pollers holding the socket look at it again.
+            var wake = Wake()
+            exclusive.withLock { state in noteCallLocked(state.watched, &wake) }
+            deliver(wake)
             schedule()
         }
     }

@@ -1,4 +1,5 @@
 internal import CZMQ
+import Synchronization
 
 /// A ZeroMQ socket with async send and receive.
 ///
@@ -48,6 +49,11 @@ public actor Socket {
     nonisolated(unsafe) let frame: UnsafeMutablePointer<zmq_msg_t>
     /// Frames a message stream took out of libzmq but did not deliver; every receive takes these first.
     nonisolated let unread = UnreadFrames()
+    /// How many libzmq calls have been made on the socket (bumped under the lock, read without it):
+    /// a ``Poller`` reads a socket's events again only when this changed, or its `ZMQ_FD` signalled.
+    nonisolated let calls = Atomic<UInt64>(0)
+    /// The pollers that hold this socket, told of every libzmq call on it (see `PollerCore`).
+    nonisolated let watchers = Locked<[WeakPollerCore]>([])
     /// The running proxy that owns the socket, so that ``close()`` can stop it (see `Socket+Proxy.swift`).
     var proxyLink: ProxyLink?
 

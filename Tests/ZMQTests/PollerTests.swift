@@ -58,20 +58,66 @@ struct PollerTests {
             var poller = Poller()
             for pull in pulls { poller.add(pull.socket) }
 
-            let polling = Task { try await poller.poll() }
-            // The poll is waiting once the last socket's readiness waiter has parked.
-            try await eventually { await pulls[999].socket.suspendedCalls.receive == 1 }
+            let polling = Task { [poller] in try await poller.poll() }
+            try await eventually { [poller] in poller.waitingPolls == 1 }
+            // Waiting costs the sockets nothing: no waiter in any socket's line.
+            #expect(await pulls[999].socket.suspendedCalls.receive == 0)
             let push = try await Socket.push(context: context).connect(pulls[321].endpoint)
             try await push.send("wake")
 
             let ready = try await polling.cancellableValue
             #expect(ids(ready) == [ObjectIdentifier(pulls[321].socket)])
             #expect(try await pulls[321].socket.recv(as: String.self) == "wake")
-            // The losing waits were cancelled and left their sockets' lines.
-            for pull in pulls {
-                try await eventually { await pull.socket.suspendedCalls.receive == 0 }
-            }
+            #expect(poller.waitingPolls == 0)
             await closeAll([push] + pulls.map(\.socket))
+        }
+    }
+
+    @Test func pollReadsTheEventsOnlyOfSocketsThatMayHaveChanged() async throws {
+        try await withTimeout(.seconds(30)) {
+            let context = try Context()
+            let pulls = try await pullSockets(1000, context: context)
+            var poller = Poller()
+            for pull in pulls { poller.add(pull.socket) }
+            let push = try await Socket.push(context: context).connect(pulls[500].endpoint)
+            // The first poll looks at every socket once.
+            #expect(try await poller.poll(timeout: .zero).isEmpty)
+            let before = pulls.map { $0.socket.calls.load(ordering: .relaxed) }
+            for index in 0..<20 {
+                try await push.send([UInt8(index)])
+                let ready = try await poller.poll(timeout: .seconds(5))
+                #expect(ids(ready) == [ObjectIdentifier(pulls[500].socket)])
+                #expect(try await pulls[500].socket.recv() == [UInt8(index)])
+            }
+            // Each libzmq call on a socket counts; the idle sockets were never asked again.
+            let after = pulls.map { $0.socket.calls.load(ordering: .relaxed) }
+            for index in pulls.indices where index != 500 {
+                #expect(after[index] == before[index], "socket \(index) was read")
+            }
+            #expect(after[500] > before[500])
+            await closeAll([push] + pulls.map(\.socket))
+        }
+    }
+
+    @Test func aCallByAnotherTaskWakesAWaitingPoll() async throws {
+        try await withTimeout {
+            let rep = try Socket.rep()
+            let endpoint = try await bindFresh(rep, .inproc)
+            let req = try await Socket.req().connect(endpoint)
+            var poller = Poller()
+            // A REP can send only once it has received a request: its own receive makes it writable,
+            // and nothing reaches its mailbox then.
+            poller.add(rep, events: .writable)
+            #expect(try await poller.poll(timeout: .zero).isEmpty)
+            let polling = Task { [poller] in try await poller.poll() }
+            try await eventually { [poller] in poller.waitingPolls == 1 }
+            try await req.send("request")
+            #expect(try await rep.recv(as: String.self) == "request")
+            let ready = try await polling.cancellableValue
+            #expect(ids(ready) == [ObjectIdentifier(rep)])
+            #expect(ready.first?.events == .writable)
+            await req.close()
+            await rep.close()
         }
     }
 
@@ -99,8 +145,8 @@ struct PollerTests {
             // A PUSH without peers cannot send: not writable, and never readable.
             #expect(try await poller.poll(timeout: .zero).isEmpty)
 
-            let polling = Task { try await poller.poll() }
-            try await eventually { await push.suspendedCalls.send == 1 }
+            let polling = Task { [poller] in try await poller.poll() }
+            try await eventually { [poller] in poller.waitingPolls == 1 }
             let pull = try await Socket.pull().connect(endpoint)
             let ready = try await polling.cancellableValue
             #expect(ids(ready) == [ObjectIdentifier(push)])
@@ -116,11 +162,11 @@ struct PollerTests {
             let endpoint = try await bindFresh(pull, .inproc)
             var poller = Poller()
             poller.add(pull)
-            let polling = Task { try await poller.poll() }
-            try await eventually { await pull.suspendedCalls.receive == 1 }
+            let polling = Task { [poller] in try await poller.poll() }
+            try await eventually { [poller] in poller.waitingPolls == 1 }
             polling.cancel()
             await #expect(throws: CancellationError.self) { try await polling.cancellableValue }
-            #expect(await pull.suspendedCalls.receive == 0)
+            #expect(poller.waitingPolls == 0)
 
             let push = try await Socket.push().connect(endpoint)
             try await push.send("after")

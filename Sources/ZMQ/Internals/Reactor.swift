@@ -21,7 +21,13 @@ final class Reactor: Sendable {
     static let shared = Reactor()
 
     private let poll: System.Poll
-    private let queues = Locked<[UInt64: WaitQueue]>([:])
+    private let queues = Locked<[UInt64: Registration]>([:])
+
+    private struct Registration {
+        let queue: WaitQueue
+        /// Whether a signal wakes every waiter (a poller's) rather than the head of each line (a socket's).
+        let wakesAll: Bool
+    }
     private let nextToken = Atomic<UInt64>(1)
     /// Armed (absolute, `CLOCK_MONOTONIC`) for the earliest deadline in `timers`.
     private let timer: System.Timer
@@ -48,10 +54,10 @@ final class Reactor: Sendable {
         System.startThread { [self] in run() }
     }
 
-    /// A registration token for one socket's queue.
-    func register(_ queue: WaitQueue) -> UInt64 {
+    /// A registration token for one socket's queue (or, with `wakesAll`, a poller's).
+    func register(_ queue: WaitQueue, wakesAll: Bool = false) -> UInt64 {
         let token = nextToken.wrappingAdd(1, ordering: .relaxed).oldValue
-        queues.withLock { $0[token] = queue }
+        queues.withLock { $0[token] = Registration(queue: queue, wakesAll: wakesAll) }
         return token
     }
 
@@ -73,16 +79,24 @@ final class Reactor: Sendable {
     /// Fails waiter `waiter` of `token`'s queue with ``ZMQError/timedOut`` at `deadline`
     /// (``MonotonicClock`` nanoseconds) unless ``cancelTimer(_:)`` comes first. As with cancellation,
     /// only a waiter that is still waiting and interruptible is failed. Returns the timer's key.
+    ///
+    /// The timer may fire up to a sixteenth of the wait late (at most ``Reactor/slackLimit``): a new
+    /// deadline only re-arms the timerfd (a system call) when it comes earlier than that before the one
+    /// it is armed for, so that thousands of short timed waits do not each re-arm it.
     func addTimer(deadline: UInt64, token: UInt64, waiter: UInt64, direction: Direction) -> UInt64 {
-        timers.withLock { timers in
+        let slack = min(Self.slackLimit, deadline &- MonotonicClock.now()) / 16
+        return timers.withLock { timers in
             let key = timers.queue.add(deadline: deadline, token: token, waiter: waiter, direction: direction)
-            if timers.armed == 0 || deadline < timers.armed {
+            if timers.armed == 0 || deadline &+ slack < timers.armed {
                 timer.arm(deadline)
                 timers.armed = deadline
             }
             return key
         }
     }
+
+    /// A timed wait ends at most a sixteenth of this late (see ``addTimer(deadline:token:waiter:direction:)``).
+    static let slackLimit: UInt64 = 16_000_000
 
     /// Forgets a timer; the timerfd may still fire for it, which is harmless.
     func cancelTimer(_ key: UInt64) {
@@ -104,7 +118,7 @@ final class Reactor: Sendable {
             return expired
         }
         for entry in expired {
-            queues.withLock { $0[entry.token] }?.fail(entry.waiter, entry.direction, with: ZMQError.timedOut)
+            queues.withLock { $0[entry.token] }?.queue.fail(entry.waiter, entry.direction, with: ZMQError.timedOut)
         }
     }
 
@@ -131,9 +145,13 @@ final class Reactor: Sendable {
                 fireTimers()
                 continue
             }
-            guard let queue = queues.withLock({ $0[token] }) else { continue }
-            queue.wakeFirst(.receive)
-            queue.wakeFirst(.send)
+            guard let registration = queues.withLock({ $0[token] }) else { continue }
+            if registration.wakesAll {
+                registration.queue.wakeAll()
+            } else {
+                registration.queue.wakeFirst(.receive)
+                registration.queue.wakeFirst(.send)
+            }
         }
     }
 

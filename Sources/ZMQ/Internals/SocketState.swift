@@ -23,6 +23,8 @@ struct SocketState {
     /// The direction of the last call that completed. A send after a receive is a socket taking
     /// turns (a reply after its request): the one kind of send whose wait is worth a spin.
     var lastCompleted: Direction?
+    /// Whether a ``Poller`` holds the socket: libzmq calls are then reported to it.
+    var watched = false
     /// The id of the next waiter; ids only need to be unique per socket.
     var nextWaiterID: UInt64 = 0
 

@@ -133,6 +133,11 @@ enum System {
 
     // MARK: Descriptors
 
+    /// Closes a descriptor the library made.
+    static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
     /// Makes reads and writes on `fd` fail with EAGAIN instead of blocking.
     static func setNonBlocking(_ fd: Int32) throws(Failure) {
         let flags = retryingInterrupts { fcntl(fd, F_GETFL) }

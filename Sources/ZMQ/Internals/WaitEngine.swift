@@ -36,11 +36,36 @@ extension Socket {
     /// that a waiting task depends on, so waiters are re-checked afterwards.
     nonisolated func withHandle<R>(_ body: (LibZMQ.Handle) throws -> R) throws -> R {
         var wake = Wake()
-        defer { wake.deliver(to: waiters) }
+        defer { deliver(wake) }
         return try exclusive.withLock { state in
             let handle = try usable(state)
-            defer { if state.hasWaiters { wake = scheduleLocked(&state) } }
+            defer {
+                noteCallLocked(state.watched, &wake)
+                if state.hasWaiters { wake.merge(scheduleLocked(&state)) }
+            }
             return try body(handle)
+        }
+    }
+
+    /// Records a libzmq call made with the lock held (see ``calls``): pollers holding the socket are
+    /// then told, once the lock is released, through `wake`.
+    @inline(__always)
+    nonisolated func noteCallLocked(_ watched: Bool, _ wake: inout Wake) {
+        calls.store(calls.load(ordering: .relaxed) &+ 1, ordering: .releasing)
+        if watched { wake.watchers = true }
+    }
+
+    /// Resumes what `wake` says, after the lock is released.
+    @inline(__always)
+    nonisolated func deliver(_ wake: Wake, except poller: PollerCore? = nil) {
+        wake.deliver(to: waiters)
+        if wake.watchers { tellWatchers(except: poller) }
+    }
+
+    @inline(never)
+    nonisolated func tellWatchers(except poller: PollerCore?) {
+        for watcher in watchers.withLock({ $0 }) {
+            if let core = watcher.core, core !== poller { core.socketChanged() }
         }
     }
 
@@ -72,22 +97,23 @@ extension Socket {
         var spinStarted: UInt64 = 0
         while true {
             var wake = Wake()
-            defer { wake.deliver(to: waiters) }
+            defer { deliver(wake) }
             var retry = false
             let result = try exclusive.withLock { state -> R? in
                 if state.slow[direction] == 0 {
                     let handle = try usable(state)
                     let result: R?
                     do {
+                        defer { noteCallLocked(state.watched, &wake) }
                         result = try attempt(handle, &committed)
                     } catch {
-                        if state.hasWaiters { wake = scheduleLocked(&state) }
+                        if state.hasWaiters { wake.merge(scheduleLocked(&state)) }
                         throw error
                     }
                     if let result {
                         if spinStarted != 0 { state.spin[direction].spun(caught: true, after: MonotonicClock.now() - spinStarted) }
                         state.lastCompleted = direction
-                        if state.hasWaiters { wake = scheduleLocked(&state) }
+                        if state.hasWaiters { wake.merge(scheduleLocked(&state)) }
                         return result
                     }
                     if spin && !committed {
@@ -191,9 +217,18 @@ extension Socket {
     ) async throws -> R {
         var committed = committed
         let started = MonotonicClock.now()
-        let (configured, id) = exclusive.withLock { state in
-            defer { state.nextWaiterID &+= 1 }
-            return (state.timeout[direction], state.nextWaiterID)
+        // A caller that counted itself in may have been overtaken by a close (or a proxy taking the
+        // socket) before it got here, and then nobody would wake it: `usable` refuses it.
+        let (configured, id): (Duration?, UInt64)
+        do {
+            (configured, id) = try exclusive.withLock { state throws(ZMQError) in
+                _ = try usable(state)
+                defer { state.nextWaiterID &+= 1 }
+                return (state.timeout[direction], state.nextWaiterID)
+            }
+        } catch {
+            exclusive.withLock { $0.slow[direction] -= 1 }
+            throw error
         }
         let timeout = timeout ?? configured
         let deadline = timeout.flatMap(MonotonicClock.deadline(after:))
@@ -207,9 +242,6 @@ extension Socket {
             }
             if let timer { Reactor.shared.cancelTimer(timer) }
         }
-        // A caller that counted itself in may have been overtaken by a close (or a proxy taking the
-        // socket) before it got here, and then nobody would wake it.
-        _ = try usableHandle()
         while true {
             if let deadline, !committed {
                 // Not worth parking (a zero timeout, or a deadline that passed while this waiter was
@@ -230,10 +262,9 @@ extension Socket {
             do {
                 try await park(id, direction, interruptible: !committed, deadline: committed ? nil : deadline)
             } catch {
-                // Cancelled, timed out or closed: the waiter is out of the line. Its own last libzmq
-                // call (the attempt that found nothing) may have consumed the ZMQ_FD edge that the
-                // next waiter, in either direction, counts on: look again before leaving.
-                schedule()
+                // Cancelled, timed out or closed while parked: the waiter is out of the line. It made
+                // no libzmq call since it parked, and it read the events when it parked after one (see
+                // `park`), so the next waiter's wake-up is not its concern.
                 if let failure = error as? ZMQError, failure == ZMQError.timedOut {
                     throw timedOut(direction, after: timeout)
                 }
@@ -241,9 +272,13 @@ extension Socket {
             }
             // Woken at the head of the line: this task alone may now try, whatever happens to it.
             let result: R?
+            var wake = Wake()
             do {
+                defer { deliver(wake) }
                 result = try exclusive.withLock { state in
-                    let result = try attempt(try usable(state), &committed)
+                    let handle = try usable(state)
+                    defer { noteCallLocked(state.watched, &wake) }
+                    let result = try attempt(handle, &committed)
                     if result != nil { state.lastCompleted = direction }
                     return result
                 }
@@ -267,31 +302,40 @@ extension Socket {
     /// Suspends waiter `id` until it is woken at the head of its line, or, if `interruptible`, until
     /// it is cancelled or its `deadline` passes; or until the socket closes.
     ///
-    /// Before suspending, the task delivers whatever readiness the reactor has pending
+    /// A waiter that parks at the head of its line reads the events (``schedule()``): it may have made
+    /// the last libzmq call (the attempt that found nothing), or be the first in its direction, whose
+    /// readiness nobody has looked at. A waiter behind others has made no libzmq call since it lined
+    /// up (only the head is ever woken to try, and a call that finds others in line does not try), and
+    /// whoever is ahead has read the events after the last call, so it parks without any: thousands of
+    /// waiters timing out and lining up again cost no libzmq call and no system call each.
+    ///
+    /// Before suspending, the head also delivers whatever readiness the reactor has pending
     /// (`Reactor.deliverPending()`), so that a peer readied by a message this thread just sent runs
     /// here at once instead of after a round of thread wake-ups.
     private nonisolated(nonsending) func park(_ id: UInt64, _ direction: Direction, interruptible: Bool, deadline: UInt64?) async throws {
         let waiters = self.waiters
         if !interruptible {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                waiters.park(id, direction, continuation, interruptible: false)
-                self.schedule()
-                Reactor.shared.deliverPending()
+                if waiters.park(id, direction, continuation, interruptible: false) {
+                    self.schedule()
+                    Reactor.shared.deliverPending()
+                }
             }
             return
         }
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                waiters.park(id, direction, continuation, interruptible: true)
+                if waiters.park(id, direction, continuation, interruptible: true) {
+                    self.schedule()
+                    Reactor.shared.deliverPending()
+                }
                 // A cancellation, or a timer, that came before the waiter was parked (while it was
-                // woken, or on its way here) found nothing to end.
+                // woken, or on its way here) found nothing to end. (If the events just read woke this
+                // waiter, it tries instead: a message is never left behind for a cancellation.)
                 if Task.isCancelled {
                     waiters.fail(id, direction, with: CancellationError())
                 } else if let deadline, MonotonicClock.now() >= deadline {
                     waiters.fail(id, direction, with: ZMQError.timedOut)
-                } else {
-                    self.schedule()
-                    Reactor.shared.deliverPending()
                 }
             }
         } onCancel: {
@@ -303,8 +347,7 @@ extension Socket {
     /// reactor for the rest. Called after every libzmq call while anyone waits, because that call
     /// may have consumed the `ZMQ_FD` edge the waiter was counting on.
     nonisolated func schedule() {
-        let wake = exclusive.withLock { scheduleLocked(&$0) }
-        wake.deliver(to: waiters)
+        deliver(exclusive.withLock { scheduleLocked(&$0) })
     }
 
     /// The part of ``schedule()`` that needs the lock; the continuations are resumed after it is released.
@@ -313,14 +356,15 @@ extension Socket {
         guard let handle = state.handle, !state.lentToProxy else { return Wake() }
         let wanted = waiters.wanted()
         guard wanted.receive || wanted.send else { return Wake() }
+        var wake = Wake()
         let events: Int32
         do {
-            events = try readEventsLocked(handle)
+            events = try readEventsLocked(handle, state, &wake)
         } catch {
             // The context is terminating or the socket failed: let every waiter see the error.
-            return Wake(all: true)
+            wake.all = true
+            return wake
         }
-        var wake = Wake()
         var arm = false
         if wanted.receive {
             // Frames a stream handed back are as readable as frames in libzmq's queue.
@@ -342,8 +386,9 @@ extension Socket {
 
     /// `ZMQ_EVENTS`, with the lock held. A thread-safe socket's signal is never drained by libzmq:
     /// it is emptied first, so that only a change after this reading makes epoll report it again.
-    nonisolated func readEventsLocked(_ handle: LibZMQ.Handle) throws(ZMQError) -> Int32 {
+    nonisolated func readEventsLocked(_ handle: LibZMQ.Handle, _ state: SocketState, _ wake: inout Wake) throws(ZMQError) -> Int32 {
         if poller != nil { DraftAPI.drain(fd) }
+        defer { noteCallLocked(state.watched, &wake) }
         return try LibZMQ.events(handle)
     }
 }
@@ -355,6 +400,17 @@ struct Wake {
     var all = false
     /// End every waiter with this error: the socket cannot be waited on.
     var failure: ZMQError?
+    /// Tell the pollers that hold the socket that a libzmq call was made on it.
+    var watchers = false
+
+    /// Adds what `other` found to wake.
+    mutating func merge(_ other: Wake) {
+        ready.receive = ready.receive || other.ready.receive
+        ready.send = ready.send || other.ready.send
+        all = all || other.all
+        failure = failure ?? other.failure
+        watchers = watchers || other.watchers
+    }
 
     func deliver(to waiters: WaitQueue) {
         if let failure {

@@ -85,8 +85,9 @@ final class WaitQueue: Sendable {
 
     /// Parks waiter `id` with `continuation`: a new waiter joins the back of the line, a waiter that
     /// was woken but found nothing to do keeps its place. Only an `interruptible` waiter can be ended
-    /// by ``fail(_:_:with:)``.
-    func park(_ id: UInt64, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, interruptible: Bool) {
+    /// by ``fail(_:_:with:)``. Returns whether the waiter is at the head of its line.
+    @discardableResult
+    func park(_ id: UInt64, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, interruptible: Bool) -> Bool {
         lines.withLock { lines in
             let waiter = Waiter(continuation: continuation, interruptible: interruptible)
             if lines[direction].waiters[id] != nil {
@@ -94,6 +95,7 @@ final class WaitQueue: Sendable {
             } else {
                 lines[direction].append(id, waiter)
             }
+            return lines[direction].first() == id
         }
     }
 
