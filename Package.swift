@@ -10,7 +10,7 @@ let package = Package(
     ],
     targets: [
         // Debian's libzmq.pc adds an -isystem flag SwiftPM refuses; the header is in /usr/include,
-        // so the providers hint alone is enough (see DESIGN notes).
+        // so the providers hint alone is enough.
         .systemLibrary(
             name: "CZMQ",
             providers: [.apt(["libzmq3-dev"])]
@@ -23,7 +23,7 @@ let package = Package(
             name: "zmq-demo",
             dependencies: ["ZMQ"]
         ),
-        // The benchmark of ../shared/BENCHMARKS.md: `swift run -c release zmq-bench WORKLOAD SIZE COUNT`.
+        // The benchmark (Benchmarks/README.md): `swift run -c release zmq-bench WORKLOAD SIZE COUNT`.
         .executableTarget(
             name: "zmq-bench",
             dependencies: ["ZMQ"]

@@ -1,4 +1,4 @@
-/// The workloads of BENCHMARKS.md, named as `zmq_baseline.c` and `pyzmq_asyncio.py` name them.
+/// The workloads of Benchmarks/README.md, named as `Benchmarks/reference.c` and `pyzmq_reference.py` name them.
 enum Workload: String, CaseIterable {
     case thrInproc = "thr-inproc"
     case thrIPC = "thr-ipc"
@@ -29,7 +29,7 @@ struct Arguments {
     /// The sequence number of a message the sender leaves out, to show that a lost message fails the run.
     var lose: Int?
 
-    /// Large enough for every workload of BENCHMARKS.md (64 KiB) with room to spare; small enough
+    /// Large enough for every workload of Benchmarks/README.md (64 KiB) with room to spare; small enough
     /// that the two pipes' high-water marks (2 x 1000 messages) cannot exhaust memory.
     static let maximumSize = 1 << 20
 

@@ -3,7 +3,7 @@ import ZMQ
 import Glibc
 #endif
 
-/// Seconds on the monotonic clock, as `zmq_baseline.c` measures them.
+/// Seconds on the monotonic clock, as `Benchmarks/reference.c` measures them.
 func now() -> Double {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
@@ -37,7 +37,7 @@ func throughput(
     // lingers over messages still in flight when a socket closes.
     let sender = peer("sender") { () -> Socket in
         let push = try await Socket.push().connect(sendEndpoint)
-        // The sender copies its buffer into each message exactly as zmq_baseline.c's zmq_send does,
+        // The sender copies its buffer into each message exactly as Benchmarks/reference.c's zmq_send does,
         // so that both sides make the same copies; the receiver decides whether to add one.
         var payload = Payload.buffer(size)
         for index in 0..<count where index != lose {
@@ -55,7 +55,7 @@ func throughput(
             if index == 0 { start = now() } else { watchdog.advance(to: index) }
         }
     } else {
-        // Received into one buffer, as zmq_baseline.c's zmq_recv does: no allocation per message.
+        // Received into one buffer, as Benchmarks/reference.c's zmq_recv does: no allocation per message.
         var buffer = Payload.buffer(0)
         for index in 0..<count {
             try await pull.recv(into: &buffer)

@@ -1,6 +1,6 @@
-// zmq-bench: the workloads of BENCHMARKS.md through the library's public async API, printing the same
-// one line as zmq_baseline.c. Run it with `swift run -c release zmq-bench WORKLOAD SIZE COUNT`, or
-// side by side with C and pyzmq with `../shared/bench/compare`.
+// zmq-bench: the workloads of Benchmarks/README.md through the library's public async API, printing the same
+// one line as Benchmarks/reference.c. Run it with `swift run -c release zmq-bench WORKLOAD SIZE COUNT`, or
+// side by side with C and pyzmq with `Benchmarks/compare`.
 import ZMQ
 #if canImport(Glibc)
 import Glibc
