@@ -2,7 +2,7 @@ import Testing
 @testable import ZMQ
 
 /// When a call that would block retries for a moment instead of suspending (`SpinPolicy`,
-/// `SocketState.shouldSpin`): only where it pays, and never for more than a tenth of the waiting.
+/// `SocketState.spinBudget`): only where it pays, and never for more than a tenth of the waiting.
 @Suite(.timeLimit(.minutes(1)))
 struct SpinPolicyTests {
     /// Plays `waits` waits of the given lengths (nanoseconds) through a policy as the socket does: a
@@ -80,28 +80,32 @@ struct SpinPolicyTests {
             return state
         }
         var receiver = state(last: .receive)
-        let receiverSpins = receiver.shouldSpin(.receive, timeout: nil)
-        #expect(receiverSpins)
+        let receiverSpins = receiver.spinBudget(.receive, timeout: nil)
+        #expect(receiverSpins == SpinPolicy.budget)
         var fresh = state(last: nil)
-        let freshSpins = fresh.shouldSpin(.receive, timeout: nil)
-        #expect(!freshSpins)
+        let freshSpins = fresh.spinBudget(.receive, timeout: nil)
+        #expect(freshSpins == 0)
         // A pipeline sender never spins (it would take the CPU its consumer needs); a REP about to
         // reply may.
         var pipelineSender = state(last: .send)
-        let pipelineSenderSpins = pipelineSender.shouldSpin(.send, timeout: nil)
-        #expect(!pipelineSenderSpins)
+        let pipelineSenderSpins = pipelineSender.spinBudget(.send, timeout: nil)
+        #expect(pipelineSenderSpins == 0)
         var replier = state(last: .receive)
-        let replierSpins = replier.shouldSpin(.send, timeout: nil)
-        #expect(replierSpins)
+        let replierSpins = replier.spinBudget(.send, timeout: nil)
+        #expect(replierSpins > 0)
         // Never while anyone waits, in either direction, nor for a timeout shorter than a spin.
         var lined = state(last: .receive) { $0.slow.send = 1 }
-        let linedSpins = lined.shouldSpin(.receive, timeout: nil)
-        #expect(!linedSpins)
+        let linedSpins = lined.spinBudget(.receive, timeout: nil)
+        #expect(linedSpins == 0)
         var short = state(last: .receive) { $0.timeout.receive = .zero }
-        let shortSpins = short.shouldSpin(.receive, timeout: nil)
-        #expect(!shortSpins)
-        let shortCallSpins = receiver.shouldSpin(.receive, timeout: .microseconds(10))
-        #expect(!shortCallSpins)
+        let shortSpins = short.spinBudget(.receive, timeout: nil)
+        #expect(shortSpins == 0)
+        let shortCallSpins = receiver.spinBudget(.receive, timeout: .microseconds(10))
+        #expect(shortCallSpins == 0)
+        // A REQ awaiting its reply (its last call was a send) may spin for a round trip.
+        var requester = state(last: .send)
+        let requesterSpins = requester.spinBudget(.receive, timeout: nil)
+        #expect(requesterSpins == SpinPolicy.turnBudget)
     }
 
     @Test func aRealSocketReceivingEveryFewHundredMicrosecondsStopsSpinning() async throws {

@@ -167,6 +167,51 @@ struct TimeoutTests {
         }
     }
 
+    @Test func thousandsOfWaitersWithShortTimeoutsGetEveryMessageOnce() async throws {
+        try await withTimeout(.seconds(60)) {
+            let (push, pull) = try await pipeline(lingerZero: true)
+            let total = 10_000
+            let waiters = 1_000
+            let sender = Task {
+                for index in 0..<total { try await push.send(bytes("\(index)")) }
+            }
+            // Each waiter loops on a receive with a timeout of 1 to 50 ms, as a server's workers
+            // polling for work would; most receives time out and line up again at once.
+            let received = try await withThrowingTaskGroup(of: (messages: [Int], timeouts: Int).self) { group in
+                let done = ManagedCounter()
+                for _ in 0..<waiters {
+                    group.addTask {
+                        var messages: [Int] = []
+                        var timeouts = 0
+                        while done.value < total {
+                            do {
+                                let message = try await pull.recv(timeout: .milliseconds(Int64.random(in: 1...50)))
+                                messages.append(Int(String(decoding: message, as: UTF8.self))!)
+                                done.add(1)
+                            } catch ZMQError.timedOut {
+                                timeouts += 1
+                            }
+                        }
+                        return (messages, timeouts)
+                    }
+                }
+                var all: [Int] = []
+                var timeouts = 0
+                for try await result in group {
+                    all += result.messages
+                    timeouts += result.timeouts
+                }
+                #expect(timeouts > 0, "the waiters timed out and lined up again")
+                return all
+            }
+            try await sender.value
+            #expect(received.count == total)
+            #expect(Set(received) == Set(0..<total), "every message once")
+            #expect(Reactor.shared.pendingTimers(token: pull.token) == 0)
+            #expect(await pull.suspendedCalls.receive == 0)
+        }
+    }
+
     @Test func waitsThatEndInTimeRemoveTheirTimers() async throws {
         try await withTimeout {
             let (push, pull) = try await pipeline(lingerZero: true)
@@ -288,4 +333,11 @@ struct TimerMechanismTests {
             Reactor.shared.unregister(fd: -1, token: token, added: false)
         }
     }
+}
+
+/// A counter that tasks share.
+final class ManagedCounter: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func add(_ amount: Int) { count.withLock { $0 += amount } }
 }

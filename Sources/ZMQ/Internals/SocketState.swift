@@ -32,12 +32,15 @@ struct SocketState {
     /// consumed the `ZMQ_FD` edge a waiter counts on, and the waiters must be looked at again.
     var hasWaiters: Bool { slow.receive + slow.send > 0 }
 
-    /// Whether a call in `direction` that would block may spin first: never while anyone waits (each
-    /// try is a libzmq call that may consume the edge a waiter counts on), a send only when the socket
-    /// takes turns, and only as the policy allows. `timeout` is the call's own, if any.
-    mutating func shouldSpin(_ direction: Direction, timeout: Duration?) -> Bool {
-        guard !hasWaiters, let last = lastCompleted, direction == .receive || last == .receive else { return false }
+    /// How long a call in `direction` that would block may spin first, or 0: never while anyone waits
+    /// (each try is a libzmq call that may consume the edge a waiter counts on), a send only when the
+    /// socket takes turns, and only as the policy allows. A socket that takes turns (its last completed
+    /// call was in the other direction) may spin longer (``SpinPolicy/turnBudget``). `timeout` is the
+    /// call's own, if any.
+    mutating func spinBudget(_ direction: Direction, timeout: Duration?) -> UInt64 {
+        guard !hasWaiters, let last = lastCompleted, direction == .receive || last == .receive else { return 0 }
+        let budget = last != direction ? SpinPolicy.turnBudget : SpinPolicy.budget
         let bound = (timeout ?? self.timeout[direction]).map(MonotonicClock.nanoseconds(of:))
-        return spin[direction].shouldSpin(timeout: bound)
+        return spin[direction].shouldSpin(timeout: bound, budget: budget) ? budget : 0
     }
 }

@@ -25,12 +25,16 @@ struct SpinPolicy: Sendable {
     /// project's 2-core VMs: 15 to 40 µs of CPU for the two wake-ups), so that a spin that succeeds
     /// costs no more than the suspension it saves.
     static let budget: UInt64 = 20_000
+    /// How long a spin may last on a socket that takes turns (a REQ awaiting its reply, a REP its next
+    /// request after replying): a reply over TCP takes tens of microseconds, and there the wait is the
+    /// round trip the caller is waiting on. A stream's receiver (paced traffic) keeps ``budget``.
+    static let turnBudget: UInt64 = 100_000
     /// The most waits between two probes once probes keep failing: a failed probe then costs under
     /// 0.03 µs per wait on average.
     static let longestProbeInterval: UInt32 = 1024
     /// The allowance a new socket starts with, and the most it can save up: a few spins' worth, so that
     /// a long quiet period cannot pay for a long run of failures afterwards.
-    static let allowanceLimit: Int64 = 10 * Int64(budget)
+    static let allowanceLimit: Int64 = 10 * Int64(turnBudget)
 
     private(set) var spinning = false
     /// Suspended waits left before the next probe, in suspending mode.
@@ -52,11 +56,11 @@ struct SpinPolicy: Sendable {
         var suspendedTime: UInt64 = 0
     }
 
-    /// Whether the next wait should start with a spin. `timeout` is the call's own bound on the wait:
-    /// a wait that may not last a whole ``budget`` never spins.
-    mutating func shouldSpin(timeout: UInt64?) -> Bool {
-        if let timeout, timeout < Self.budget { return false }
-        guard allowance >= Int64(Self.budget) else { return false }
+    /// Whether the next wait should start with a spin of up to `budget`. `timeout` is the call's own
+    /// bound on the wait: a wait that may not last a whole budget never spins.
+    mutating func shouldSpin(timeout: UInt64?, budget: UInt64 = Self.budget) -> Bool {
+        if let timeout, timeout < budget { return false }
+        guard allowance >= Int64(budget) else { return false }
         if spinning { return true }
         if untilProbe > 0 {
             untilProbe -= 1

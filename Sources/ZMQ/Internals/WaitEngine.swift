@@ -7,7 +7,8 @@ internal import CZMQ
 /// 1. **At once** (``attemptAtOnce(_:timeout:spin:_:_:)``): when nobody waits ahead in the same
 ///    direction, the operation is tried with `ZMQ_DONTWAIT`; a queued message costs no suspension.
 /// 2. **Spin** (``SpinPolicy``): if it would block and spinning has been paying on this socket in this
-///    direction, it is retried for up to ``SpinPolicy/budget``, yielding the thread between tries.
+///    direction, it is retried for up to ``SpinPolicy/budget`` (``SpinPolicy/turnBudget`` on a socket
+///    that takes turns), yielding the thread between tries.
 /// 3. **Line up and park** (``performSlowly(_:timeout:committed:_:)``): the caller joins its
 ///    direction's line in the ``WaitQueue`` and suspends; ``scheduleLocked(_:)`` reads `ZMQ_EVENTS` and
 ///    arms the reactor for the socket's `ZMQ_FD` when nobody can proceed.
@@ -58,7 +59,11 @@ extension Socket {
     /// Resumes what `wake` says, after the lock is released.
     @inline(__always)
     nonisolated func deliver(_ wake: Wake, except poller: PollerCore? = nil) {
-        wake.deliver(to: waiters)
+        if wake.armingFailed != 0 {
+            waiters.failAll(with: ZMQError(code: wake.armingFailed, detail: "cannot wait on the \(type) socket: epoll_ctl"))
+        } else {
+            wake.deliver(to: waiters)
+        }
         if wake.watchers { tellWatchers(except: poller) }
     }
 
@@ -82,7 +87,7 @@ extension Socket {
     /// direction's line, and must go on with ``performSlowly(_:timeout:committed:_:)``.
     ///
     /// When `spin` is set and the operation would block, the socket's ``SpinPolicy`` decides whether it
-    /// is retried for up to ``SpinPolicy/budget`` first (never past a `timeout`, never once `committed`,
+    /// is retried for a moment first (``SocketState/spinBudget(_:timeout:)``) (never past a `timeout`, never once `committed`,
     /// never while anyone waits), yielding the thread between tries and releasing the lock, so that
     /// other callers and the waiters go on; the outcome of the spin is reported back to the policy.
     @inline(__always)
@@ -93,8 +98,9 @@ extension Socket {
         _ committed: inout Bool,
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) throws -> R? {
-        // When this call began to spin; 0 while it has not.
+        // When this call began to spin, 0 while it has not; and for how long it may.
         var spinStarted: UInt64 = 0
+        var spinBudget: UInt64 = 0
         while true {
             var wake = Wake()
             defer { deliver(wake) }
@@ -118,13 +124,14 @@ extension Socket {
                     }
                     if spin && !committed {
                         if spinStarted == 0 {
-                            if state.shouldSpin(direction, timeout: timeout) {
+                            spinBudget = state.spinBudget(direction, timeout: timeout)
+                            if spinBudget > 0 {
                                 retry = true
                                 return nil
                             }
                         } else {
                             let spun = MonotonicClock.now() - spinStarted
-                            if spun < SpinPolicy.budget && !state.hasWaiters {
+                            if spun < spinBudget && !state.hasWaiters {
                                 retry = true
                                 return nil
                             }
@@ -378,7 +385,7 @@ extension Socket {
                 try Reactor.shared.arm(fd: fd, token: token, added: &state.inReactor)
             } catch {
                 // Nobody could wake them: the waiters fail instead of waiting for ever.
-                wake.failure = ZMQError(code: error.code, detail: "cannot wait on the \(type) socket: \(error.call)")
+                wake.armingFailed = error.code
             }
         }
         return wake
@@ -398,8 +405,9 @@ struct Wake {
     var ready = PerDirection(repeating: false)
     /// Wake every waiter (each finds the error that made this necessary when it tries).
     var all = false
-    /// End every waiter with this error: the socket cannot be waited on.
-    var failure: ZMQError?
+    /// Non-zero: arming the reactor failed with this `errno`, and every waiter ends with that error
+    /// (the socket cannot be waited on). A plain value, so that a `Wake` costs the fast path nothing.
+    var armingFailed: Int32 = 0
     /// Tell the pollers that hold the socket that a libzmq call was made on it.
     var watchers = false
 
@@ -408,14 +416,12 @@ struct Wake {
         ready.receive = ready.receive || other.ready.receive
         ready.send = ready.send || other.ready.send
         all = all || other.all
-        failure = failure ?? other.failure
+        if armingFailed == 0 { armingFailed = other.armingFailed }
         watchers = watchers || other.watchers
     }
 
     func deliver(to waiters: WaitQueue) {
-        if let failure {
-            waiters.failAll(with: failure)
-        } else if all {
+        if all {
             waiters.wakeAll()
         } else {
             if ready.receive { waiters.wakeFirst(.receive) }
