@@ -17,7 +17,7 @@ extension Socket {
     ///   or `CancellationError` if the task is cancelled while waiting.
     ///
     /// `@inlinable` so that a send that completes at once costs the caller no async call frame; the
-    /// work itself is in `_sendAtOnce`, a plain function, and `_sendWaiting`, on the actor.
+    /// work itself is in `_sendAtOnce`, a plain function, and `_sendWaiting`, on the caller's executor.
     @inlinable
     nonisolated(nonsending) public func send(_ bytes: [UInt8], timeout: Duration? = nil) async throws {
         if try _sendAtOnce(bytes, timeout: timeout) { return }
