@@ -83,11 +83,14 @@ public struct Poller: Sendable {
         }
         let deadline = timeout.flatMap(MonotonicClock.deadline(after:))
         while true {
-            let (ready, changes) = try core.ready(items)
+            let (ready, changes, unsignalled) = try core.ready(items)
             if !ready.isEmpty { return ready }
-            if let deadline, MonotonicClock.now() >= deadline { return [] }
+            let now = MonotonicClock.now()
+            if let deadline, now >= deadline { return [] }
             try Task.checkCancellation()
-            try await core.wait(since: changes, deadline: deadline)
+            var wakeUp = deadline
+            if unsignalled { wakeUp = min(deadline ?? .max, now + PollerCore.recheckInterval) }
+            try await core.wait(since: changes, deadline: wakeUp)
         }
     }
 
@@ -109,8 +112,9 @@ extension Socket {
         return try exclusive.withLock { state in
             let handle = try usable(state)
             let current = try readEventsLocked(handle, state, &wake)
-            let after = calls.load(ordering: .relaxed)
             if state.hasWaiters { wake.merge(scheduleLocked(&state)) }
+            // After this section's own calls (the waiters' events reading too): only others' count.
+            let after = calls.load(ordering: .relaxed)
             var ready: Poller.Events = []
             if events.contains(.readable) && (current & Int32(ZMQ_POLLIN) != 0 || !unread.isEmpty) {
                 ready.insert(.readable)

@@ -218,6 +218,21 @@ struct TimeoutTests {
         }
     }
 
+    @Test func waitersTimingOutBehindAHeadThatWaitsForEverKeepTheLineSmall() async throws {
+        try await withTimeout(.seconds(30)) {
+            let (push, pull) = try await pipeline(lingerZero: true)
+            let head = Task { try await pull.recv() }
+            try await eventually { await pull.suspendedCalls.receive == 1 }
+            // Each of these joins the line behind the head and leaves it at its timeout.
+            for _ in 0..<600 {
+                await #expect(throws: ZMQError.timedOut) { try await pull.recv(timeout: .milliseconds(1)) }
+            }
+            #expect(pull.waiters.storedIDs.receive <= 2 * 1 + 64 + 1)
+            try await push.send("for the head")
+            #expect(try await head.value == bytes("for the head"))
+        }
+    }
+
     @Test func waitsThatEndInTimeRemoveTheirTimers() async throws {
         try await withTimeout {
             let (push, pull) = try await pipeline(lingerZero: true)

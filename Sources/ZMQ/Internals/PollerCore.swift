@@ -17,7 +17,13 @@ final class PollerCore: Sendable {
         /// ``Socket/calls`` when the events were last read, and what was ready then.
         var calls: UInt64 = .max
         var ready: Poller.Events = []
+        /// Whether the epoll set holds the socket's descriptor; if epoll refused it, the socket's
+        /// events are read on every poll, and a waiting poll looks again every millisecond.
+        var signals: Bool
     }
+
+    /// How long a poll holding a socket that epoll refused waits before it looks again.
+    static let recheckInterval: UInt64 = 1_000_000
 
     private let poll: System.Poll
     /// The members, in the poller's order (parallel to ``Poller/items``).
@@ -54,10 +60,10 @@ final class PollerCore: Sendable {
     }
 
     func append(_ socket: Socket) {
-        members.withLock { $0.append(Member(socket: socket)) }
         var added = false
-        // A socket that cannot be watched is still polled: its events are read on every poll.
+        // A socket that epoll refuses (at the system's limit of watched descriptors) is still polled.
         try? poll.watch(socket.fd, token: socket.token, once: false, added: &added)
+        members.withLock { $0.append(Member(socket: socket, signals: added)) }
         socket.watch(self)
     }
 
@@ -75,7 +81,8 @@ final class PollerCore: Sendable {
 
     /// The items that are ready now, in order, reading the events only of the sockets that may have
     /// become ready since the last look.
-    func ready(_ items: [Poller.Item]) throws -> (ready: [Poller.Item], changes: UInt64) {
+    /// `unsignalled` says whether a member's descriptor is not in the epoll set (see `Member.signals`).
+    func ready(_ items: [Poller.Item]) throws -> (ready: [Poller.Item], changes: UInt64, unsignalled: Bool) {
         let changes = self.changes.load(ordering: .acquiring)
         var signalled: Set<UInt64> = []
         withUnsafeTemporaryAllocation(of: epoll_event.self, capacity: 64) { events in
@@ -84,16 +91,19 @@ final class PollerCore: Sendable {
         }
         return try members.withLock { members in
             var ready: [Poller.Item] = []
+            var unsignalled = false
             for index in members.indices {
                 let socket = members[index].socket
                 let calls = socket.calls.load(ordering: .acquiring)
-                guard signalled.contains(socket.token) || calls != members[index].calls || !members[index].ready.isEmpty else { continue }
+                unsignalled = unsignalled || !members[index].signals
+                guard signalled.contains(socket.token) || calls != members[index].calls || !members[index].ready.isEmpty
+                        || !members[index].signals else { continue }
                 let (events, after) = try socket.readiness(items[index].events, for: self)
                 members[index].calls = after
                 members[index].ready = events
                 if !events.isEmpty { ready.append(Poller.Item(socket: socket, events: events)) }
             }
-            return (ready, changes)
+            return (ready, changes, unsignalled)
         }
     }
 

@@ -84,7 +84,8 @@ final class Reactor: Sendable {
     /// deadline only re-arms the timerfd (a system call) when it comes earlier than that before the one
     /// it is armed for, so that thousands of short timed waits do not each re-arm it.
     func addTimer(deadline: UInt64, token: UInt64, waiter: UInt64, direction: Direction) -> UInt64 {
-        let slack = min(Self.slackLimit, deadline &- MonotonicClock.now()) / 16
+        let now = MonotonicClock.now()
+        let slack = deadline > now ? min(Self.slackLimit, deadline - now) / 16 : 0
         return timers.withLock { timers in
             let key = timers.queue.add(deadline: deadline, token: token, waiter: waiter, direction: direction)
             if timers.armed == 0 || deadline &+ slack < timers.armed {

@@ -96,12 +96,6 @@ enum System {
             precondition(count >= 0, "epoll_wait: \(String(cString: strerror(errno)))")
             return Int(count)
         }
-
-        /// Whether anything in the set is ready now, without waiting.
-        var isReady: Bool {
-            var item = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            return retryingInterrupts { Glibc.poll(&item, 1, 0) } > 0
-        }
     }
 
     // MARK: Time: timerfd

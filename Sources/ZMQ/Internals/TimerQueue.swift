@@ -15,10 +15,8 @@ enum MonotonicClock {
 
     /// The deadline `timeout` from now, or `nil` for a timeout too long to matter (over a century).
     static func deadline(after timeout: Duration) -> UInt64? {
-        let (seconds, attoseconds) = timeout.components
-        guard seconds < 3_000_000_000 else { return nil }
-        let nanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
-        return now() + nanoseconds
+        guard timeout.components.seconds < 3_000_000_000 else { return nil }
+        return now() + nanoseconds(of: timeout)
     }
 }
 

@@ -18,8 +18,10 @@ final class WaitQueue: Sendable {
 
     /// One direction's line: the waiters by id, and their ids in arrival order. A waiter that leaves is
     /// only removed from `waiters`; its id stays in `order` until it reaches the head, where it is
-    /// skipped (and `order` is compacted once most of it is such ids), so leaving from the middle of
-    /// the line costs no search and no shifting.
+    /// skipped, or until such ids are most of `order`, which is then compacted (so a head that waits
+    /// for ever, with others timing out behind it, cannot make `order` grow without bound). Leaving
+    /// from the middle of the line costs no search and no shifting; compacting costs, spread over the
+    /// joins that made it necessary, a constant per join.
     fileprivate struct Line {
         var waiters: [UInt64: Waiter] = [:]
         var order: [UInt64] = []
@@ -38,12 +40,15 @@ final class WaitQueue: Sendable {
 
         mutating func append(_ id: UInt64, _ waiter: Waiter) {
             waiters[id] = waiter
-            if head > 64 && head * 2 > order.count {
-                order.removeFirst(head)
+            if order.count - head > 2 * waiters.count + 64 {
+                order = order[head...].filter { waiters[$0] != nil }
                 head = 0
             }
             order.append(id)
         }
+
+        /// How many ids `order` holds from the head, stale ones included (for tests).
+        var storedIDs: Int { order.count - head }
 
         mutating func removeAll() -> [UnsafeContinuation<Void, any Error>] {
             let taken = waiters.values.compactMap(\.continuation)
@@ -65,6 +70,11 @@ final class WaitQueue: Sendable {
         lines.withLock { lines in
             Direction.allCases.contains { lines[$0].waiters.values.contains { !$0.interruptible } }
         }
+    }
+
+    /// How many ids the lines keep, those of waiters that left included; for tests.
+    var storedIDs: (receive: Int, send: Int) {
+        lines.withLock { ($0.receive.storedIDs, $0.send.storedIDs) }
     }
 
     /// How many waiters each line holds, waiting or woken.
