@@ -124,7 +124,12 @@ struct SpinPolicyTests {
             try await sender.value
             let statistics = pull.spinStatistics.receive
             let failed = statistics.spins - statistics.caught
-            #expect(failed <= 12, "\(statistics)")
+            // Probing every wait would fail about 300 spins (the CPU bound alone allows that: each
+            // 400 µs suspension earns 40 µs of allowance, a spin costs 20). Probes that back off fail
+            // about 8 times in 300 waits on a quiet machine; on a loaded one (CI, the other suites
+            // running) the sender's sleeps stretch and bunch up, some probes catch and halve the
+            // interval, and 17 failures were seen. A tenth of the waits separates the two.
+            #expect(failed <= count / 10, "\(statistics)")
             #expect(statistics.failedSpinTime <= statistics.suspendedTime / 10 + UInt64(SpinPolicy.allowanceLimit), "\(statistics)")
         }
     }
