@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 import PackageDescription
 
 let package = Package(
@@ -7,6 +7,10 @@ let package = Package(
         .library(name: "ZMQ", targets: ["ZMQ"]),
         .executable(name: "zmq-demo", targets: ["zmq-demo"]),
         .executable(name: "zmq-bench", targets: ["zmq-bench"]),
+    ],
+    dependencies: [
+        // Documentation only: `swift package generate-documentation --target ZMQ` (see ZMQ.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Debian's libzmq.pc adds an -isystem flag SwiftPM refuses; the header is in /usr/include,
