@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 import PackageDescription
 
 let package = Package(
@@ -8,12 +8,18 @@ let package = Package(
         .executable(name: "zmq-demo", targets: ["zmq-demo"]),
         .executable(name: "zmq-bench", targets: ["zmq-bench"]),
     ],
+    dependencies: [
+        // Documentation only: `swift package generate-documentation --target ZMQ` (see ZMQ.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+    ],
     targets: [
-        // Debian's libzmq.pc adds an -isystem flag SwiftPM refuses; the header is in /usr/include,
-        // so the providers hint alone is enough.
+        // libzmq: Debian/Ubuntu's libzmq3-dev, Homebrew's zeromq. No `pkgConfig:`: Debian's libzmq.pc
+        // adds an -isystem flag that SwiftPM refuses with a warning on every build, and the header is
+        // in /usr/include. SwiftPM prints `providers` only after a failed pkg-config lookup, so a
+        // missing zmq.h is reported by Sources/CZMQ/shim.h, naming the same packages.
         .systemLibrary(
             name: "CZMQ",
-            providers: [.apt(["libzmq3-dev"])]
+            providers: [.apt(["libzmq3-dev"]), .brew(["zeromq"])]
         ),
         .target(
             name: "ZMQ",

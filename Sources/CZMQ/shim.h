@@ -4,7 +4,14 @@
 // Never define ZMQ_BUILD_DRAFT_API: Debian's libzmq does not export the draft functions,
 // so the program would not link. The draft socket type numbers are stable and accepted by
 // zmq_socket whenever the library was built with draft support, so they are defined here.
+//
+// Without libzmq's header the build stops here, saying what to install (SwiftPM prints the
+// package's `providers` only when a pkg-config lookup fails, and this target has none).
+#if __has_include(<zmq.h>)
 #include <zmq.h>
+#else
+#error "swift-zmq needs libzmq 4.3 and its header zmq.h: apt-get install -y libzmq3-dev (Debian, Ubuntu) or brew install zeromq (Homebrew)"
+#endif
 
 // epoll is not part of Swift's Glibc module; the library's reactor waits on ZMQ_FD with it.
 #include <sys/epoll.h>

@@ -26,10 +26,10 @@ extension Socket {
     /// Receives the next message and decodes it from JSON (pyzmq's `recv_json`).
     ///
     /// The value is decoded on the caller's executor, so it need not be `Sendable`. Waits and
-    /// handles cancellation like ``recv()``. A message that is not the JSON of `type` is
+    /// handles cancellation like ``recv(timeout:)``. A message that is not the JSON of `type` is
     /// still taken from the queue: the decoder's `DecodingError` reports it, and the next call
     /// receives the next message.
-    /// - Throws: the decoder's `DecodingError`, or as ``recv()``.
+    /// - Throws: the decoder's `DecodingError`, or as ``recv(timeout:)``.
     nonisolated(nonsending) public func recv<Value: Decodable>(
         json type: Value.Type, decoder: JSONDecoder = JSONDecoder(), timeout: Duration? = nil
     ) async throws -> Value {

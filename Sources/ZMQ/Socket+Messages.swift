@@ -86,9 +86,9 @@ extension Socket {
     /// Receives the next frame as a ``Message``, without copying its bytes out of libzmq.
     ///
     /// Use this for large messages, for the more-frames flag, and for the connection's metadata
-    /// (``Message/peerAddress`` and the like). Waits and handles cancellation like ``recv()``.
+    /// (``Message/peerAddress`` and the like). Waits and handles cancellation like ``recv(timeout:)``.
     /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
-    /// - Throws: as ``recv()``.
+    /// - Throws: as ``recv(timeout:)``.
     ///
     /// Like ``recv(timeout:)``, it completes on the caller's executor when a message is queued, and
     /// is `@inlinable` so that doing so costs no async call frame.
@@ -118,10 +118,10 @@ extension Socket {
     }
 
     /// Receives the next frame as text, decoding its bytes as UTF-8 (a copy; invalid sequences
-    /// become U+FFFD). Waits and handles cancellation like ``recv()``.
+    /// become U+FFFD). Waits and handles cancellation like ``recv(timeout:)``.
     ///
     /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
-    /// - Throws: as ``recv()``.
+    /// - Throws: as ``recv(timeout:)``.
     public func recv(as type: String.Type, timeout: Duration? = nil) async throws -> String {
         let frame = self.frame
         return try await perform(.receive, timeout: timeout) { handle, _ in
@@ -132,10 +132,10 @@ extension Socket {
     }
 
     /// Receives the next frame as `Data` (a copy of its bytes). Waits and handles cancellation like
-    /// ``recv()``; to avoid the copy, receive a ``Message``.
+    /// ``recv(timeout:)``; to avoid the copy, receive a ``Message``.
     ///
     /// The corresponding C function is `zmq_msg_recv` with `ZMQ_DONTWAIT`.
-    /// - Throws: as ``recv()``.
+    /// - Throws: as ``recv(timeout:)``.
     public func recv(as type: Data.Type, timeout: Duration? = nil) async throws -> Data {
         let frame = self.frame
         return try await perform(.receive, timeout: timeout) { handle, _ in
@@ -149,7 +149,7 @@ extension Socket {
     /// Receives the next message whole, as its list of frames, without copying their bytes.
     ///
     /// The corresponding C function is `zmq_msg_recv`, repeated while `zmq_msg_more` is set.
-    /// - Throws: as ``recv()``.
+    /// - Throws: as ``recv(timeout:)``.
     public func recvMultipart(as type: Message.Type, timeout: Duration? = nil) async throws -> [Message] {
         let frame = self.frame
         var parts: [Message] = []

@@ -4,14 +4,16 @@ extension Socket {
     /// Sends `bytes` as one message.
     ///
     /// The bytes are copied into the message, as `zmq_send` does; to hand a large array to libzmq
-    /// without a copy, send `Message(bytes)` (``send(_:timeout:)-(Message,_)``).
+    /// without a copy, send `Message(bytes)` (``send(_:routingID:group:timeout:)``).
     ///
     /// Completes without suspending when the message fits under the send high-water mark, right on
     /// the caller's executor (no hop onto the socket's actor); otherwise suspends until it does (for
     /// PUB and other dropping types, libzmq drops instead of waiting).
     /// The corresponding C function is `zmq_send` with `ZMQ_DONTWAIT`.
-    /// - Parameter timeout: How long to wait for room; `nil` uses ``SocketOption/sendTimeout``
-    ///   (by default, forever). `.zero` only tries once.
+    /// - Parameters:
+    ///   - bytes: The message's bytes.
+    ///   - timeout: How long to wait for room; `nil` uses ``SocketOption/sendTimeout``
+    ///     (by default, forever). `.zero` only tries once.
     /// - Throws: ``ZMQError`` (for example ``ZMQError/invalidState`` for a REQ sending twice,
     ///   ``ZMQError/socketClosed``), ``ZMQError/timedOut`` when the timeout passes (nothing was sent),
     ///   or `CancellationError` if the task is cancelled while waiting.
@@ -45,7 +47,9 @@ extension Socket {
     /// Sends the UTF-8 bytes of `text` as one message.
     ///
     /// The corresponding C function is `zmq_send` with `ZMQ_DONTWAIT`.
-    /// - Parameter timeout: How long to wait for room; `nil` uses ``SocketOption/sendTimeout``.
+    /// - Parameters:
+    ///   - text: The message's text, sent as its UTF-8 bytes.
+    ///   - timeout: How long to wait for room; `nil` uses ``SocketOption/sendTimeout``.
     /// - Throws: as ``send(_:timeout:)-([UInt8],_)``.
     @inlinable
     nonisolated(nonsending) public func send(_ text: String, timeout: Duration? = nil) async throws {
@@ -77,8 +81,10 @@ extension Socket {
     /// different messages never interleave. Once the first frame has gone out the call finishes the
     /// message even if its task is cancelled or its timeout passes.
     /// The corresponding C function is `zmq_send` with `ZMQ_SNDMORE` on every frame but the last.
-    /// - Parameter timeout: How long to wait for room for the first frame; `nil` uses
-    ///   ``SocketOption/sendTimeout``.
+    /// - Parameters:
+    ///   - parts: The message's frames, in order; at least one.
+    ///   - timeout: How long to wait for room for the first frame; `nil` uses
+    ///     ``SocketOption/sendTimeout``.
     /// - Throws: ``ZMQError/invalidArgument`` for an empty `parts`, or as ``send(_:timeout:)-([UInt8],_)``.
     public func sendMultipart(_ parts: [[UInt8]], timeout: Duration? = nil) async throws {
         guard !parts.isEmpty else {

@@ -64,7 +64,7 @@ public struct ZMQError: Error, Equatable, Hashable, Sendable, CustomStringConver
         lhs.kind == rhs.kind && lhs.code == rhs.code
     }
 
-    /// Hashes the kind and code, as ``==`` compares them.
+    /// Hashes the kind and code, as ``==(_:_:)`` compares them.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(kind)
         hasher.combine(code)

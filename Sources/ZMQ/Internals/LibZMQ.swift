@@ -191,9 +191,10 @@ enum LibZMQ {
     }
 
     /// Replaces `buffer`'s contents with the bytes of `message`, keeping its capacity.
-    @inline(__always)
+    ///
     /// Sizes the buffer first (usually it already has the size: messages of one kind tend to keep
     /// theirs), then copies in place; `removeAll` and `append` cost several times the copy.
+    @inline(__always)
     static func copy(_ message: UnsafeMutablePointer<zmq_msg_t>, into buffer: inout [UInt8]) {
         let source = UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message))
         if buffer.count > source.count {

@@ -8,7 +8,7 @@
 /// callers in order.
 ///
 /// Every operation on one waiter costs the same however long the line is: thousands of tasks may wait
-/// with short timeouts, leaving and joining all the time (see ``Line``).
+/// with short timeouts, leaving and joining all the time (see `Line`).
 final class WaitQueue: Sendable {
     fileprivate struct Waiter {
         var continuation: UnsafeContinuation<Void, any Error>?
