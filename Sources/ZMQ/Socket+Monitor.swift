@@ -115,7 +115,7 @@ extension Socket {
             // MONITOR_STOPPED is what ends the sequence, so it is always asked for (libzmq sends it
             // only when it is in the mask).
             let mask = Int32(bitPattern: events.union(.monitorStopped).rawValue)
-            try withHandle { handle in try LibZMQ.monitor(handle, endpoint: endpoint, events: mask) }
+            try withHandle("monitor") { handle in try LibZMQ.monitor(handle, endpoint: endpoint, events: mask) }
         } catch {
             await receiver.close()
             throw error

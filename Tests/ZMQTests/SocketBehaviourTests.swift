@@ -345,6 +345,6 @@ struct SocketBehaviourTests {
 extension Socket {
     /// Whether a frame is queued, without taking it (test helper).
     func recvIfQueuedPeek() throws -> Bool {
-        try withHandle { try LibZMQ.events($0) } & 1 != 0
+        try withHandle("get ZMQ_EVENTS") { try LibZMQ.events($0) } & 1 != 0
     }
 }

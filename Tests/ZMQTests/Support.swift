@@ -95,7 +95,7 @@ func awaitSubscription(publisher: Socket, subscriber: Socket, probe: String) asy
 extension Socket {
     /// The next frame if one is already queued (test helper over the internal fast path).
     func recvIfQueued() throws -> [UInt8]? {
-        try withHandle { handle in
+        try withHandle("receive") { handle in
             try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
         }
     }
