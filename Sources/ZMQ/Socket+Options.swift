@@ -66,7 +66,12 @@ extension Socket {
     }
 
     private func getOption<Value>(_ key: OptionKey<Value>) throws -> Value {
-        let raw = try withHandle(key.getting) { handle in try LibZMQ.option(handle, key.code, key.codec.layout, key.getting) }
+        let raw = try withHandle(key.getting) { handle in
+            // Frames a stream took from libzmq and handed back are not delivered yet: libzmq's flag
+            // is about the last of them, the caller's about the frame before the oldest.
+            if key.code == ZMQ_RCVMORE, let more = unread.oldestPrecededByMore { return OptionValue.int32(more ? 1 : 0) }
+            return try LibZMQ.option(handle, key.code, key.codec.layout, key.getting)
+        }
         return key.codec.decode(raw)
     }
 }
