@@ -208,12 +208,12 @@ extension ZMQError {
         return ZMQError(kind: kind, code: code, operation: operation(), socketType: socketType, detail: detail)
     }
 
-    /// Returns this error as the failure of `operation` on a socket of `type`, unless it already
-    /// names a socket (the operation is kept when it names one already: it is the more precise).
+    /// Returns this error as the failure of `operation` on a socket of `type`, filling in what it
+    /// does not name yet (what it names is kept: the innermost context is the more precise).
     /// Called only where an error is thrown, so that the success path builds no text.
     func on(_ type: SocketType, _ operation: @autoclosure () -> String) -> ZMQError {
-        guard socketType == nil else { return self }
-        return ZMQError(kind: kind, code: code, operation: self.operation ?? operation(), socketType: type, detail: detail)
+        if socketType != nil && self.operation != nil { return self }
+        return ZMQError(kind: kind, code: code, operation: self.operation ?? operation(), socketType: socketType ?? type, detail: detail)
     }
 
     /// `error` with the context of `operation` on a socket of `type` when it is a ``ZMQError``;

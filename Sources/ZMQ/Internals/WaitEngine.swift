@@ -66,7 +66,7 @@ extension Socket {
     @inline(__always)
     nonisolated func deliver(_ wake: Wake, except poller: PollerCore? = nil) {
         if wake.armingFailed != 0 {
-            waiters.failAll(with: ZMQError(kind: .libzmq, code: wake.armingFailed, socketType: type, detail: "cannot wait: epoll_ctl failed"))
+            waiters.failAll(with: ZMQError(kind: .libzmq, code: wake.armingFailed, detail: "cannot wait: epoll_ctl failed"))
         } else {
             wake.deliver(to: waiters)
         }
