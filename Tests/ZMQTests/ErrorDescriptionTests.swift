@@ -182,6 +182,30 @@ struct ErrorDescriptionTests {
         #expect(context?.description.hasPrefix("create a context with -1 I/O threads (ioThreads must be 0...") == true)
     }
 
+    @Test func callsATypeLacksNameTheTypeAndTheCall() async throws {
+        let sub = try Socket.sub()
+        let join = await #expect(throws: ZMQError.wrongSocketType) { try await sub.join("weather") }
+        #expect(join?.description == "join weather on SUB socket (only DISH sockets join groups): operation not supported by this socket type")
+        let peer = await #expect(throws: ZMQError.wrongSocketType) { try await sub.connectPeer("tcp://127.0.0.1:5555") }
+        #expect(peer?.description
+                == "connectPeer tcp://127.0.0.1:5555 on SUB socket (only PEER sockets have it): operation not supported by this socket type")
+        await sub.close()
+    }
+
+    @Test func pollErrorsNameThePoll() async throws {
+        let empty = Poller()
+        let forever = await #expect(throws: ZMQError.invalidArgument) { try await empty.poll() }
+        #expect(forever?.description == "poll (polling no sockets without a timeout would never return): invalid argument")
+        let negative = await #expect(throws: ZMQError.invalidArgument) { try await empty.poll(timeout: .seconds(-1)) }
+        #expect(negative?.description == "poll (timeout -1.0 seconds is negative): invalid argument")
+    }
+
+    @Test(.enabled(if: !ZMQLibrary.has(.draft), "only a libzmq without DRAFT refuses DRAFT types"))
+    func aDraftTypeWithoutDraftSupportNamesTheType() {
+        let error = #expect(throws: ZMQError.draftUnavailable) { try Socket(.server) }
+        #expect(error?.description == "create a SERVER socket: \(ZMQError.draftUnavailable.reason)")
+    }
+
     @Test func contextOptionErrorsNameTheOption() async throws {
         let context = try Context()
         let socket = try Socket.pair(context: context)
