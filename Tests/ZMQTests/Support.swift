@@ -38,8 +38,11 @@ struct TimedOut: Error, CustomStringConvertible {
 /// that ignores cancellation (stuck in a continuation nobody resumes, say) still fails the test on
 /// time; it is abandoned, holding whatever it holds. This is the one time-limit helper of the suite;
 /// every suite also has a `.timeLimit` trait, the backstop for a test that forgets it.
+///
+/// The default deadline is far above what a test needs on a quiet machine (a second or two): it is
+/// there to catch hangs, not a test that runs slowly under a sanitizer on cores it shares.
 func withTimeout<T: Sendable>(
-    _ duration: Duration = .seconds(10),
+    _ duration: Duration = .seconds(30),
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let outcome = FirstOutcome<T>()
