@@ -76,11 +76,12 @@ public actor Socket {
             if type.isThreadSafe {
                 (fd, poller) = try DraftAPI.readinessSignal(for: handle)
             } else {
-                fd = try LibZMQ.int32Option(handle, ZMQ_FD, "create a \(type) socket (get ZMQ_FD)")
+                fd = try LibZMQ.int32Option(handle, ZMQ_FD, "get ZMQ_FD")
             }
         } catch {
             LibZMQ.close(handle)
-            throw error
+            throw ZMQError(kind: error.kind, code: error.code, operation: "create a \(type) socket",
+                           detail: [error.operation, error.detail].compactMap { $0 }.joined(separator: ": "))
         }
         self.type = type
         self.context = context
