@@ -150,6 +150,26 @@ struct ErrorDescriptionTests {
         }
     }
 
+    @Test func proxyFailuresNameTheProxy() async throws {
+        try await withTimeout {
+            let context = try Context()
+            let front = try await Socket.pull(context: context).set(.linger, .zero).bind("inproc://error-front-\(UUID())")
+            let back = try await Socket.push(context: context).set(.linger, .zero).bind("inproc://error-back-\(UUID())")
+            let capture = await #expect(throws: ZMQError.invalidArgument) { try await Socket.proxy(front, back, capture: back) }
+            #expect(capture?.description == "proxy on PUSH socket (the capture socket is also the frontend or the backend): invalid argument")
+            let proxy = Task { try await Socket.proxy(front, back) }
+            try await eventually { let lent = (await front.lentToProxy, await back.lentToProxy); return lent.0 && lent.1 }
+            context.shutdown()
+            let ended = await #expect(throws: ZMQError.contextTerminated) { try await proxy.value }
+            // Which of the loop's libzmq calls met the shutdown first varies; the proxy is named either way.
+            let description = try #require(ended?.description)
+            #expect(description.hasPrefix("proxy between PULL and PUSH sockets"), "\(description)")
+            #expect(description.hasSuffix(": \(ZMQError.contextTerminated.reason)"), "\(description)")
+            await front.close()
+            await back.close()
+        }
+    }
+
     @Test func routingFailuresNameTheSocket() async throws {
         try await withTimeout {
             let router = try await Socket.router().set(.routerMandatory, true).bind("inproc://error-router-\(UUID())")
