@@ -69,13 +69,13 @@ public final class Authenticator: Sendable {
     /// Accepts connections only from these IP addresses (`"127.0.0.1"`, `"::1"`), adding them to
     /// those allowed before. Once any address is allowed, ``deny(_:)`` no longer matters.
     public func allow(_ addresses: String...) {
-        policy.withLock { $0.allowed.formUnion(addresses) }
+        policy.withLock { $0.allow(addresses) }
     }
 
     /// Refuses connections from these IP addresses, adding them to those denied before. Ignored
     /// when addresses have been allowed with ``allow(_:)``.
     public func deny(_ addresses: String...) {
-        policy.withLock { $0.denied.formUnion(addresses) }
+        policy.withLock { $0.deny(addresses) }
     }
 
     /// Accepts PLAIN connections in `domain` whose user name and password are in `passwords`
@@ -83,25 +83,19 @@ public final class Authenticator: Sendable {
     ///
     /// Passwords are compared in time that does not depend on where they differ.
     public func setPasswords(_ passwords: [String: String], domain: String = "*") {
-        policy.withLock { $0.passwords[domain] = passwords }
+        policy.withLock { $0.setPasswords(passwords, domain: domain) }
     }
 
     /// Accepts CURVE connections in `domain` from clients with these public keys (32 bytes each, as
     /// in ``CurveKeyPair/publicKey``), adding them to those allowed before.
     public func allowCurveClients(_ publicKeys: [[UInt8]], domain: String = "*") {
-        policy.withLock {
-            if case .keys(let known) = $0.curve[domain] {
-                $0.curve[domain] = .keys(known.union(publicKeys))
-            } else if $0.curve[domain] == nil {
-                $0.curve[domain] = .keys(Set(publicKeys))
-            }
-        }
+        policy.withLock { $0.allowCurveClients(publicKeys, domain: domain) }
     }
 
     /// Accepts every CURVE client in `domain`: the connection is still encrypted, and the client
     /// must know the server's public key, but any client key will do (pyzmq's `CURVE_ALLOW_ANY`).
     public func allowAnyCurveClient(domain: String = "*") {
-        policy.withLock { $0.curve[domain] = .any }
+        policy.withLock { $0.allowAnyCurveClient(domain: domain) }
     }
 
     /// Stops answering and closes the handler's socket. Connections that arrive afterwards are no
@@ -126,7 +120,11 @@ public final class Authenticator: Sendable {
 }
 
 /// What an ``Authenticator`` accepts, and how it answers one ZAP request.
-struct ZAPPolicy: Sendable {
+///
+/// SPI for the fuzz targets (`Fuzz/`, `@_spi(Fuzzing) import ZMQ`), which feed ``reply(to:)``
+/// requests no handshake would make; not part of the library's API.
+@_spi(Fuzzing)
+public struct ZAPPolicy: Sendable {
     enum CurveClients: Sendable, Equatable {
         case any
         case keys(Set<[UInt8]>)
@@ -137,11 +135,35 @@ struct ZAPPolicy: Sendable {
     var passwords: [String: [String: String]] = [:]
     var curve: [String: CurveClients] = [:]
 
+    /// A policy that allows nothing but NULL security from any address, as a new ``Authenticator``.
+    public init() {}
+
+    /// As ``Authenticator/allow(_:)``.
+    public mutating func allow(_ addresses: [String]) { allowed.formUnion(addresses) }
+
+    /// As ``Authenticator/deny(_:)``.
+    public mutating func deny(_ addresses: [String]) { denied.formUnion(addresses) }
+
+    /// As ``Authenticator/setPasswords(_:domain:)``.
+    public mutating func setPasswords(_ passwords: [String: String], domain: String) { self.passwords[domain] = passwords }
+
+    /// As ``Authenticator/allowCurveClients(_:domain:)``.
+    public mutating func allowCurveClients(_ publicKeys: [[UInt8]], domain: String) {
+        if case .keys(let known) = curve[domain] {
+            curve[domain] = .keys(known.union(publicKeys))
+        } else if curve[domain] == nil {
+            curve[domain] = .keys(Set(publicKeys))
+        }
+    }
+
+    /// As ``Authenticator/allowAnyCurveClient(domain:)``.
+    public mutating func allowAnyCurveClient(domain: String) { curve[domain] = .any }
+
     /// The decision on a ZAP request, as a ZAP reply.
     ///
     /// Request frames: version, request id, domain, address, routing id, mechanism, credentials.
     /// Reply frames: version, request id, status code, status text, user id, metadata.
-    func reply(to request: [[UInt8]]) -> [[UInt8]] {
+    public func reply(to request: [[UInt8]]) -> [[UInt8]] {
         let requestID = request.count > 1 ? request[1] : []
         let (status, text, userID) = decide(request)
         return [Array("1.0".utf8), requestID, Array(status.utf8), Array(text.utf8), Array(userID.utf8), []]

@@ -162,13 +162,13 @@ extension Context {
 
     private func setOption<Value>(_ key: OptionKey<Value>, _ value: Value, onlyBeforeFirstSocket: Bool) throws {
         if onlyBeforeFirstSocket && hasStarted.load(ordering: .relaxed) {
-            throw ZMQError.invalidArgument.with("\(key.detail(value)) (only takes effect before the context's first socket)")
+            throw ZMQError.invalidArgument.with("only takes effect before the context's first socket").during(key.setting(value))
         }
         guard case .int32(let raw) = try key.encode(value) else { preconditionFailure("context options are ints") }
-        try LibZMQ.setContextOption(handle, key.code, raw, key.detail(value))
+        try LibZMQ.setContextOption(handle, key.code, raw, key.setting(value))
     }
 
     private func getOption<Value>(_ key: OptionKey<Value>) throws -> Value {
-        key.codec.decode(.int32(try LibZMQ.contextOption(handle, key.code, key.description)))
+        key.codec.decode(.int32(try LibZMQ.contextOption(handle, key.code, key.getting)))
     }
 }

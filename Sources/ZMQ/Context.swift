@@ -28,11 +28,11 @@ public final class Context: Sendable {
     /// - Throws: ``ZMQError`` if libzmq cannot create the context or rejects the thread count.
     public init(ioThreads: Int = 1) throws {
         guard ioThreads >= 0, ioThreads <= Int(Int32.max) else {
-            throw ZMQError.invalidArgument.with("ioThreads \(ioThreads)")
+            throw ZMQError.invalidArgument.with("ioThreads must be 0...\(Int32.max)").during("create a context with \(ioThreads) I/O threads")
         }
-        guard let handle = zmq_ctx_new() else { throw ZMQError.last("zmq_ctx_new") }
+        guard let handle = zmq_ctx_new() else { throw ZMQError.last("create a context (zmq_ctx_new)") }
         if zmq_ctx_set(handle, ZMQ_IO_THREADS, Int32(ioThreads)) != 0 {
-            let error = ZMQError.last("ioThreads \(ioThreads)")
+            let error = ZMQError.last("create a context with \(ioThreads) I/O threads")
             zmq_ctx_term(handle)
             throw error
         }

@@ -29,7 +29,7 @@ public struct CurveKeyPair: Sendable, Hashable {
     public init() throws {
         let (publicText, secretText) = try LibZMQ.curveKeyPair()
         guard let publicKey = Z85.decodeIfValid(publicText), let secretKey = Z85.decodeIfValid(secretText) else {
-            throw ZMQError.invalidValue.with("zmq_curve_keypair returned keys that are not Z85")
+            throw ZMQError.invalidValue.with("zmq_curve_keypair returned keys that are not Z85").during("generate a CURVE key pair")
         }
         self.publicKey = publicKey
         self.secretKey = secretKey
@@ -42,11 +42,11 @@ public struct CurveKeyPair: Sendable, Hashable {
     ///   ``ZMQError/notSupported`` when libzmq was built without CURVE.
     public init(secretKey: [UInt8]) throws {
         guard secretKey.count == 32 else {
-            throw ZMQError.invalidArgument.with("a CURVE secret key is 32 bytes, not \(secretKey.count)")
+            throw ZMQError.invalidArgument.with("a CURVE secret key is 32 bytes, not \(secretKey.count)").during("derive a CURVE public key")
         }
         let publicText = try LibZMQ.curvePublic(ofSecret: try Z85.encode(secretKey))
         guard let publicKey = Z85.decodeIfValid(publicText) else {
-            throw ZMQError.invalidValue.with("zmq_curve_public returned a key that is not Z85")
+            throw ZMQError.invalidValue.with("zmq_curve_public returned a key that is not Z85").during("derive a CURVE public key")
         }
         self.publicKey = publicKey
         self.secretKey = secretKey
@@ -63,7 +63,7 @@ public enum Z85 {
     public static func encode(_ bytes: [UInt8]) throws -> String {
         if bytes.isEmpty { return "" }
         guard bytes.count % 4 == 0, let text = LibZMQ.z85Encode(bytes) else {
-            throw ZMQError.invalidArgument.with("Z85 encodes a multiple of 4 bytes, not \(bytes.count)")
+            throw ZMQError.invalidArgument.with("Z85 encodes a multiple of 4 bytes, not \(bytes.count)").during("Z85 encode")
         }
         return text
     }
@@ -73,7 +73,7 @@ public enum Z85 {
     ///   of 5, or it has a character outside Z85's alphabet.
     public static func decode(_ text: String) throws -> [UInt8] {
         guard let bytes = decodeIfValid(text) else {
-            throw ZMQError.invalidArgument.with("not Z85 text (\(text.utf8.count) characters)")
+            throw ZMQError.invalidArgument.with("\(text.utf8.count) characters that are not Z85 text").during("Z85 decode")
         }
         return bytes
     }

@@ -76,10 +76,10 @@ public struct Poller: Sendable {
     ///   for a poller without sockets and no timeout (it would wait forever), or `CancellationError`.
     public func poll(timeout: Duration? = nil) async throws -> [Item] {
         if items.isEmpty && timeout == nil {
-            throw ZMQError.invalidArgument.with("polling no sockets without a timeout would never return")
+            throw ZMQError.invalidArgument.with("polling no sockets without a timeout would never return").during("poll")
         }
         if let timeout, timeout < .zero {
-            throw ZMQError.invalidArgument.with("poll timeout \(timeout) is negative")
+            throw ZMQError.invalidArgument.with("timeout \(timeout) is negative").during("poll")
         }
         let deadline = timeout.flatMap(MonotonicClock.deadline(after:))
         while true {

@@ -52,10 +52,10 @@ extension Socket {
         control: ProxyControl? = nil
     ) async throws {
         if frontend === backend {
-            throw ZMQError.invalidArgument.with("proxy: the frontend and the backend are the same \(frontend.type) socket")
+            throw ZMQError.invalidArgument.with("the frontend and the backend are the same socket").on(frontend.type, "proxy")
         }
         if let capture, capture === frontend || capture === backend {
-            throw ZMQError.invalidArgument.with("proxy: the capture socket is also the frontend or the backend")
+            throw ZMQError.invalidArgument.with("the capture socket is also the frontend or the backend").on(capture.type, "proxy")
         }
         let link = try ProxyLink(context: frontend.context)
         do {
@@ -94,7 +94,11 @@ extension Socket {
         switch outcome {
         case .terminated: return
         case .cancelled: throw CancellationError()
-        case .failed(let error): throw error
+        case .failed(let error):
+            // A socket's own error (closed while the proxy used it) names it; the loop's name the call.
+            if error.socketType != nil { throw error }
+            throw ZMQError(kind: error.kind, code: error.code, operation: "proxy between \(frontend.type) and \(backend.type) sockets",
+                           detail: error.operation ?? error.detail)
         }
     }
 }
@@ -199,7 +203,7 @@ public final class ProxyControl: Sendable {
     func attach(_ link: ProxyLink) throws(ZMQError) {
         try state.withLock { state throws(ZMQError) in
             guard state.link == nil else {
-                throw ZMQError.invalidArgument.with("proxy: this ProxyControl already steers a running proxy")
+                throw ZMQError.invalidArgument.with("this ProxyControl already steers a running proxy").during("proxy")
             }
             state.link = link
             state.last = ProxyStatistics()

@@ -14,7 +14,7 @@ extension Socket {
     @discardableResult
     public func bind(_ endpoint: String) throws -> Socket {
         try validate(endpoint, "bind")
-        try withHandle { handle in try LibZMQ.bind(handle, endpoint) }
+        try withHandle("bind \(endpoint)") { handle in try LibZMQ.bind(handle, endpoint) }
         return self
     }
 
@@ -26,7 +26,7 @@ extension Socket {
     @discardableResult
     public func connect(_ endpoint: String) throws -> Socket {
         try validate(endpoint, "connect")
-        try withHandle { handle in try LibZMQ.connect(handle, endpoint) }
+        try withHandle("connect \(endpoint)") { handle in try LibZMQ.connect(handle, endpoint) }
         return self
     }
 
@@ -37,7 +37,7 @@ extension Socket {
     /// - Throws: ``ZMQError/noSuchEndpoint`` if the socket is not bound there.
     @discardableResult
     public func unbind(_ endpoint: String) throws -> Socket {
-        try withHandle { handle in try LibZMQ.unbind(handle, endpoint) }
+        try withHandle("unbind \(endpoint)") { handle in try LibZMQ.unbind(handle, endpoint) }
         return self
     }
 
@@ -47,7 +47,7 @@ extension Socket {
     /// - Throws: ``ZMQError/noSuchEndpoint`` if the socket is not connected there.
     @discardableResult
     public func disconnect(_ endpoint: String) throws -> Socket {
-        try withHandle { handle in try LibZMQ.disconnect(handle, endpoint) }
+        try withHandle("disconnect \(endpoint)") { handle in try LibZMQ.disconnect(handle, endpoint) }
         return self
     }
 
@@ -116,17 +116,17 @@ extension Socket {
     /// - Throws: ``ZMQError/wrongSocketType`` on a socket that is not a PEER, or as ``connect(_:)``.
     public func connectPeer(_ endpoint: String) throws -> UInt32 {
         guard type == .peer else {
-            throw ZMQError.wrongSocketType.with("connectPeer on a \(type) socket (only PEER)")
+            throw ZMQError.wrongSocketType.with("only PEER sockets have it").on(type, "connectPeer \(endpoint)")
         }
-        try validate(endpoint, "connect")
-        return try withHandle { handle in try DraftAPI.connectPeer(handle, endpoint) }
+        try validate(endpoint, "connectPeer")
+        return try withHandle("connectPeer \(endpoint)") { handle in try DraftAPI.connectPeer(handle, endpoint) }
     }
 
     private func changeGroup(_ group: String, join: Bool) throws {
         guard type == .dish else {
-            throw ZMQError.wrongSocketType.with("\(join ? "join" : "leave") on a \(type) socket (only DISH joins groups)")
+            throw ZMQError.wrongSocketType.with("only DISH sockets join groups").on(type, "\(join ? "join" : "leave") \(group)")
         }
-        try withHandle { handle in try DraftAPI.changeGroup(handle, group, join: join) }
+        try withHandle("\(join ? "join" : "leave") \(group)") { handle in try DraftAPI.changeGroup(handle, group, join: join) }
     }
 
     /// The endpoint of the last bind or connect, with a wildcard port resolved
@@ -135,7 +135,7 @@ extension Socket {
     /// The corresponding C option is `ZMQ_LAST_ENDPOINT` (which reads `""` before any bind or
     /// connect; `get(.lastEndpoint)` gives that raw value).
     public var lastEndpoint: String? {
-        guard let endpoint = try? withHandle({ try LibZMQ.stringOption($0, ZMQ_LAST_ENDPOINT, "ZMQ_LAST_ENDPOINT") }),
+        guard let endpoint = try? withHandle("get ZMQ_LAST_ENDPOINT", { try LibZMQ.stringOption($0, ZMQ_LAST_ENDPOINT, "get ZMQ_LAST_ENDPOINT") }),
               !endpoint.isEmpty else { return nil }
         return endpoint
     }
@@ -149,22 +149,22 @@ extension Socket {
         let port = endpoint[endpoint.index(after: colon)...]
         if port == "*" || port.isEmpty { return }
         guard let number = Int(port), (0...65535).contains(number) else {
-            throw ZMQError.invalidValue.with("\(verb) \(endpoint): port must be 0...65535 or *")
+            throw ZMQError.invalidValue.with("port must be 0...65535 or *").on(type, "\(verb) \(endpoint)")
         }
     }
 
     private func changeSubscription(_ topic: [UInt8], subscribe: Bool) throws {
         let verb = subscribe ? "subscribe" : "unsubscribe"
         guard type.acceptsSubscriptions else {
-            throw ZMQError.wrongSocketType.with("\(verb) on a \(type) socket (only SUB and XSUB have subscriptions)")
+            throw ZMQError.wrongSocketType.with("only SUB and XSUB have subscriptions").on(type, verb)
         }
-        try withHandle { handle in
+        try withHandle(verb) { handle in
             switch type {
             case .xsub:
                 // XSUB subscribes upstream by message; libzmq never blocks this send (it drops instead).
                 let message = [subscribe ? 1 : 0] + topic
                 guard try message.withUnsafeBytes({ try LibZMQ.send(handle, $0, more: false) }) else {
-                    throw ZMQError.tryAgain.with(verb)
+                    throw ZMQError.tryAgain
                 }
             default:
                 try LibZMQ.setOption(handle, subscribe ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, bytes: topic, verb)

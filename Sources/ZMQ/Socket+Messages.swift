@@ -17,10 +17,19 @@ extension Socket {
     /// `group` (up to 15 bytes) to the DISH sockets that joined it. Leave them `nil` elsewhere.
     /// - Throws: as ``send(_:timeout:)-([UInt8],_)``.
     public func send(_ message: Message, routingID: UInt32? = nil, group: String? = nil, timeout: Duration? = nil) async throws {
-        let frame = try message.storage.shareForSending()
+        let frame: UnsafeMutablePointer<zmq_msg_t>
+        do {
+            frame = try message.storage.shareForSending()
+        } catch {
+            throw error.on(type, "send")
+        }
         defer { LibZMQ.freeFrame(frame) }
         if routingID != nil || group != nil {
-            try DraftAPI.address(frame, routingID: routingID, group: group)
+            do {
+                try DraftAPI.address(frame, routingID: routingID, group: group)
+            } catch {
+                throw error.on(type, "send")
+            }
         }
         try await perform(.send, timeout: timeout) { handle, _ in
             try LibZMQ.send(handle, frame: frame, more: false) ? () : nil
@@ -64,18 +73,42 @@ extension Socket {
     /// - Throws: ``ZMQError/invalidArgument`` for an empty `parts`, or as ``send(_:timeout:)-([UInt8],_)``.
     @_disfavoredOverload  // so that `sendMultipart([])` still means the `[[UInt8]]` overload
     public func sendMultipart(_ parts: [Message], timeout: Duration? = nil) async throws {
-        guard !parts.isEmpty else {
-            throw ZMQError.invalidArgument.with("a multipart message needs at least one frame")
+        try await sendMultipart(parts as [any MessageFrame], timeout: timeout)
+    }
+
+    /// Sends `parts`, frames of any ``MessageFrame`` type mixed (`[UInt8]`, `Data`, `String`,
+    /// ``Message``), as one multipart message: peers receive all of its frames or none.
+    ///
+    /// ```swift
+    /// try await router.sendMultipart([identity, Message(), "status", try JSONEncoder().encode(status)])
+    /// ```
+    /// ``Message`` frames are sent without copying their bytes; the others are copied, as by
+    /// ``sendMultipart(_:timeout:)-([[UInt8]],_)``, which this behaves like in every other way.
+    /// Runs on the caller's executor, so the frames need not be `Sendable`.
+    ///
+    /// The corresponding C functions are `zmq_send` and `zmq_msg_send`, with `ZMQ_SNDMORE` on every
+    /// frame but the last.
+    /// - Throws: ``ZMQError/invalidArgument`` for an empty `parts`, or as ``send(_:timeout:)-([UInt8],_)``.
+    @_disfavoredOverload  // so that a literal of byte arrays still means the `[[UInt8]]` overload
+    nonisolated(nonsending) public func sendMultipart(_ parts: [any MessageFrame], timeout: Duration? = nil) async throws {
+        guard !parts.isEmpty else { throw emptyMultipart() }
+        // Messages are shared with libzmq up front (nil for the frames copied at the send).
+        var shared: [UnsafeMutablePointer<zmq_msg_t>?] = []
+        shared.reserveCapacity(parts.count)
+        defer { for case let frame? in shared { LibZMQ.freeFrame(frame) } }
+        do {
+            for part in parts { shared.append(try (part as? Message)?.storage.shareForSending()) }
+        } catch {
+            throw ZMQError.adding(type, "send", to: error)
         }
-        var frames: [UnsafeMutablePointer<zmq_msg_t>] = []
-        frames.reserveCapacity(parts.count)
-        defer { frames.forEach(LibZMQ.freeFrame) }
-        for part in parts { frames.append(try part.storage.shareForSending()) }
 
         var next = 0
         try await perform(.send, timeout: timeout) { (handle, committed) -> Void? in
-            while next < frames.count {
-                guard try LibZMQ.send(handle, frame: frames[next], more: next < frames.count - 1) else { return nil }
+            while next < parts.count {
+                let more = next < parts.count - 1
+                let sent = try shared[next].map { try LibZMQ.send(handle, frame: $0, more: more) }
+                    ?? parts[next].withFrameBytes { try LibZMQ.send(handle, $0, more: more) }
+                guard sent else { return nil }
                 committed = true
                 next += 1
             }

@@ -87,9 +87,7 @@ extension Socket {
     ///     ``SocketOption/sendTimeout``.
     /// - Throws: ``ZMQError/invalidArgument`` for an empty `parts`, or as ``send(_:timeout:)-([UInt8],_)``.
     public func sendMultipart(_ parts: [[UInt8]], timeout: Duration? = nil) async throws {
-        guard !parts.isEmpty else {
-            throw ZMQError.invalidArgument.with("a multipart message needs at least one frame")
-        }
+        guard !parts.isEmpty else { throw emptyMultipart() }
         var next = 0
         try await perform(.send, timeout: timeout) { (handle, committed) -> Void? in
             while next < parts.count {
@@ -100,6 +98,11 @@ extension Socket {
             }
             return ()
         }
+    }
+
+    /// The error for a multipart message without frames.
+    nonisolated func emptyMultipart() -> ZMQError {
+        ZMQError.invalidArgument.with("a multipart message needs at least one frame").on(type, "send")
     }
 
     /// Receives the next frame.

@@ -73,8 +73,12 @@ public struct SocketEvent: Sendable, Hashable, CustomStringConvertible {
         return "\(name) \(endpoint) (value \(value))"
     }
 
-    /// Decodes libzmq's two frames: 16-bit event and 32-bit value (little-endian), then the endpoint.
-    init?(frames: [[UInt8]]) {
+    /// Decodes libzmq's two frames: 16-bit event and 32-bit value (little-endian), then the endpoint;
+    /// `nil` for frames that are not an event.
+    ///
+    /// SPI for the fuzz targets (`Fuzz/`, `@_spi(Fuzzing) import ZMQ`); not part of the library's API.
+    @_spi(Fuzzing)
+    public init?(frames: [[UInt8]]) {
         guard frames.count == 2, frames[0].count == 6 else { return nil }
         let header = frames[0]
         kind = Kind(rawValue: UInt32(header[0]) | UInt32(header[1]) << 8)
@@ -115,7 +119,7 @@ extension Socket {
             // MONITOR_STOPPED is what ends the sequence, so it is always asked for (libzmq sends it
             // only when it is in the mask).
             let mask = Int32(bitPattern: events.union(.monitorStopped).rawValue)
-            try withHandle { handle in try LibZMQ.monitor(handle, endpoint: endpoint, events: mask) }
+            try withHandle("monitor") { handle in try LibZMQ.monitor(handle, endpoint: endpoint, events: mask) }
         } catch {
             await receiver.close()
             throw error

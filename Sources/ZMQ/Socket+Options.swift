@@ -47,8 +47,13 @@ extension Socket {
     }
 
     private func setOption<Value>(_ key: OptionKey<Value>, _ value: Value) throws {
-        let encoded = try key.encode(value)
-        try withHandle { handle in try LibZMQ.setOption(handle, key.code, encoded, key.detail(value)) }
+        let encoded: OptionValue
+        do {
+            encoded = try key.encode(value)
+        } catch {
+            throw error.on(type, key.setting(value))
+        }
+        try withHandle(key.setting(value)) { handle in try LibZMQ.setOption(handle, key.code, encoded, key.setting(value)) }
         // Every send and receive here uses ZMQ_DONTWAIT, so libzmq never applies its own timeouts:
         // the wait mechanism enforces them, and needs to know them.
         if case .int32(let milliseconds) = encoded {
@@ -61,7 +66,12 @@ extension Socket {
     }
 
     private func getOption<Value>(_ key: OptionKey<Value>) throws -> Value {
-        let raw = try withHandle { handle in try LibZMQ.option(handle, key.code, key.codec.layout, key.description) }
+        let raw = try withHandle(key.getting) { handle in
+            // Frames a stream took from libzmq and handed back are not delivered yet: libzmq's flag
+            // is about the last of them, the caller's about the frame before the oldest.
+            if key.code == ZMQ_RCVMORE, let more = unread.oldestPrecededByMore { return OptionValue.int32(more ? 1 : 0) }
+            return try LibZMQ.option(handle, key.code, key.codec.layout, key.getting)
+        }
         return key.codec.decode(raw)
     }
 }

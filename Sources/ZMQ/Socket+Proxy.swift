@@ -14,15 +14,19 @@ extension Socket {
         // A task halfway through a multipart message must finish it: handing the socket over now
         // would lose the frames it took, or splice the proxy's frames into its message.
         if waiters.hasCommittedWaiter {
-            throw ZMQError.invalidState.with("\(type) socket is in the middle of a multipart message; try the proxy again")
+            throw ZMQError.invalidState.with("a task is in the middle of a multipart message; try the proxy again").on(type, "proxy")
         }
         let handle = try exclusive.withLock { state throws(ZMQError) -> LibZMQ.Handle in
-            let handle = try usable(state)
-            state.lentToProxy = true
-            return handle
+            do throws(ZMQError) {
+                let handle = try usable(state)
+                state.lentToProxy = true
+                return handle
+            } catch {
+                throw error.on(type, "proxy")
+            }
         }
         proxyLink = link
-        waiters.failAll(with: ZMQError.inUseByProxy.with("\(type) socket was taken over by a proxy"))
+        waiters.failAll(with: ZMQError.inUseByProxy.with("taken over by a proxy"))
         return SendablePointer(handle)
     }
 

@@ -113,6 +113,8 @@ extension Socket {
         var messages = 0
         var bytes = 0
         return try await perform(.receive) { (handle, committed) -> [UnreadFrames.Entry]? in
+            // For `get(.more)` while frames are handed back: the flag of the frame before each one.
+            var previousMore = try batch.last?.frame.hasMore ?? LibZMQ.hasMore(handle)
             while true {
                 let atBoundary = !(batch.last?.frame.hasMore ?? false)
                 if (atBoundary || !wholeMessages) && (messages >= Socket.batchMessages || bytes >= Socket.batchBytes) {
@@ -131,8 +133,9 @@ extension Socket {
                         throw error
                     }
                     guard received else { break }
-                    entry = unread.stamp(Message(moving: frame))
+                    entry = unread.stamp(Message(moving: frame), precededByMore: previousMore)
                 }
+                previousMore = entry.frame.hasMore
                 batch.append(entry)
                 bytes += entry.frame.count
                 if !wholeMessages || !entry.frame.hasMore { messages += 1 }

@@ -65,7 +65,7 @@ public actor Socket {
     ///   ``ZMQError/contextTerminated`` after ``Context/shutdown()``).
     public init(_ type: SocketType, context: Context = .shared) throws {
         if type.isDraft && !ZMQLibrary.has(.draft) {
-            throw ZMQError.draftUnavailable.with("cannot create a \(type) socket")
+            throw ZMQError.draftUnavailable.during("create a \(type) socket")
         }
         let handle = try LibZMQ.socket(context, type)
         // The first socket starts the context's threads, whatever happens next.
@@ -76,11 +76,12 @@ public actor Socket {
             if type.isThreadSafe {
                 (fd, poller) = try DraftAPI.readinessSignal(for: handle)
             } else {
-                fd = try LibZMQ.int32Option(handle, ZMQ_FD, "ZMQ_FD")
+                fd = try LibZMQ.int32Option(handle, ZMQ_FD, "get ZMQ_FD")
             }
         } catch {
             LibZMQ.close(handle)
-            throw error
+            throw ZMQError(kind: error.kind, code: error.code, operation: "create a \(type) socket",
+                           detail: [error.operation, error.detail].compactMap { $0 }.joined(separator: ": "))
         }
         self.type = type
         self.context = context
@@ -157,7 +158,7 @@ public actor Socket {
             if state.lentToProxy {
                 // The proxy thread may be inside a libzmq call on this socket right now: it closes the
                 // socket when it gives it back (giveBack in Socket+Proxy.swift).
-                proxyLink?.requestStop(.failed(ZMQError.socketClosed.with("\(type) socket was closed while a proxy used it")))
+                proxyLink?.requestStop(.failed(ZMQError.socketClosed.with("closed while the proxy used it").on(type, "proxy")))
             } else {
                 closeLibZMQ(handle)
             }
@@ -165,6 +166,6 @@ public actor Socket {
         }
         guard closed else { return }
         unread.removeAll()
-        waiters.failAll(with: ZMQError.socketClosed.with("\(type) socket"))
+        waiters.failAll(with: ZMQError.socketClosed)
     }
 }

@@ -352,6 +352,13 @@ extension ReadOnlySocketOption where Value == SocketType {
 
 extension ReadOnlySocketOption where Value == Bool {
     /// Whether the last frame received is followed by more frames of the same message.
+    ///
+    /// It is about the last frame a receive call on the socket returned, also when a message stream
+    /// took frames ahead and handed them back (``Socket/messages`` and ``Socket/multipartMessages``, left
+    /// early): those count as not yet received. Inside a stream's loop, whose frames are taken from
+    /// libzmq a batch at a time, read ``Message/hasMore`` of each frame instead; a socket received
+    /// from by several tasks at once has no single "last frame", and each frame's
+    /// ``Message/hasMore`` is the answer there too.
     /// The corresponding C option is `ZMQ_RCVMORE`.
     public static var more: ReadOnlySocketOption { .init(ZMQ_RCVMORE, "ZMQ_RCVMORE", "more", .bool) }
     /// Whether the socket type is thread-safe in libzmq (only DRAFT types are); this library's

@@ -9,6 +9,16 @@ import Glibc
 /// from `zmq_strerror`. The library's own errors (a closed socket, a missing DRAFT capability, a call
 /// that does not apply to a socket type, a socket owned by a running proxy) carry a readable message.
 ///
+/// Every error the library throws says what failed: the ``operation`` (with its endpoint, option
+/// or value), the ``socketType`` it was called on, any ``detail``, then libzmq's text:
+/// ```
+/// send on REQ socket: Operation cannot be accomplished in current state
+/// bind tcp://127.0.0.1:5555 on REP socket: Address already in use
+/// set ZMQ_SNDTIMEO (sendTimeout) = -1 ms on PUSH socket (must not be negative): invalid argument
+/// ```
+/// Bytes that are not printable (a NUL, a newline, other control characters) are escaped in the
+/// description, so a hostile endpoint or value cannot forge log lines. See <doc:Errors>.
+///
 /// Errors compare by kind and code, so they can be matched in a `catch`:
 /// ```swift
 /// do { try await socket.send("x") }
@@ -38,28 +48,34 @@ public struct ZMQError: Error, Equatable, Hashable, Sendable, CustomStringConver
     public let kind: Kind
     /// The libzmq error number (`zmq_errno()`), or the closest match for the library's own errors.
     public let code: Int32
-    /// Extra context: the endpoint, socket type or option the failure is about, if any.
+    /// What failed, such as `send`, `receive`, `bind tcp://127.0.0.1:5555` or
+    /// `set ZMQ_LINGER (linger) = 5 ms`; `nil` for an error made with ``init(code:detail:)``.
+    public let operation: String?
+    /// The type of the socket the failed ``operation`` was called on; `nil` for a failure that is
+    /// not about one socket (``Z85``, ``CurveKeyPair``, a ``Context``).
+    public let socketType: SocketType?
+    /// Extra context beyond the operation: why an argument was refused, how long a wait lasted.
     public let detail: String?
 
     /// Creates an error from a libzmq error number.
     public init(code: Int32, detail: String? = nil) {
-        self.kind = .libzmq
-        self.code = code
-        self.detail = detail
+        self.init(kind: .libzmq, code: code, detail: detail)
     }
 
-    init(kind: Kind, code: Int32, detail: String?) {
+    init(kind: Kind, code: Int32, operation: String? = nil, socketType: SocketType? = nil, detail: String?) {
         self.kind = kind
         self.code = code
+        self.operation = operation
+        self.socketType = socketType
         self.detail = detail
     }
 
-    /// The error libzmq reports for the calling thread's last failure (`zmq_errno()`).
-    static func last(_ detail: String? = nil) -> ZMQError {
-        ZMQError(code: zmq_errno(), detail: detail)
+    /// The error libzmq reports for the calling thread's last failure (`zmq_errno()`), from `operation`.
+    static func last(_ operation: String? = nil) -> ZMQError {
+        ZMQError(kind: .libzmq, code: zmq_errno(), operation: operation, detail: nil)
     }
 
-    /// Errors compare by kind and code only; the detail is context for people, not identity.
+    /// Errors compare by kind and code only; the context is for people, not identity.
     public static func == (lhs: ZMQError, rhs: ZMQError) -> Bool {
         lhs.kind == rhs.kind && lhs.code == rhs.code
     }
@@ -75,20 +91,59 @@ public struct ZMQError: Error, Equatable, Hashable, Sendable, CustomStringConver
         (value as? ZMQError) == pattern
     }
 
-    /// A readable message: libzmq's `zmq_strerror` text, or the library's own, with the detail.
-    public var description: String {
-        let base: String
+    /// The message without context: libzmq's `zmq_strerror` text, or the library's own.
+    public var reason: String {
         switch kind {
-        case .libzmq: base = String(cString: zmq_strerror(code))
-        case .socketClosed: base = "socket is closed"
-        case .draftUnavailable: base = "DRAFT socket types are not supported by the linked libzmq (zmq_has(\"draft\") is false)"
-        case .wrongSocketType: base = "operation not supported by this socket type"
-        case .inUseByProxy: base = "socket is in use by a proxy"
-        case .timedOut: base = "operation timed out"
-        case .invalidArgument: base = "invalid argument"
+        case .libzmq: return String(cString: zmq_strerror(code))
+        case .socketClosed: return "socket is closed"
+        case .draftUnavailable: return "DRAFT socket types are not supported by the linked libzmq (zmq_has(\"draft\") is false)"
+        case .wrongSocketType: return "operation not supported by this socket type"
+        case .inUseByProxy: return "socket is in use by a proxy"
+        case .timedOut: return "operation timed out"
+        case .invalidArgument: return "invalid argument"
         }
-        guard let detail else { return base }
-        return "\(detail): \(base)"
+    }
+
+    /// What failed, then the ``reason``: `OPERATION on TYPE socket (DETAIL): REASON`, each part
+    /// present when known; characters that are not printable
+    /// escaped: `\0`, `\t`, `\n`, `\r`, `\\` (a backslash) and `\u{…}` for the rest.
+    public var description: String {
+        var context = operation.map(Self.escaped) ?? ""
+        if let socketType {
+            context += context.isEmpty ? "\(socketType) socket" : " on \(socketType) socket"
+        }
+        if let detail {
+            context += context.isEmpty ? Self.escaped(detail) : " (\(Self.escaped(detail)))"
+        }
+        return context.isEmpty ? reason : "\(context): \(reason)"
+    }
+
+    /// `text` with every character that is not printable written as an escape, so that it is safe
+    /// in a log line and unambiguous: `\0`, `\t`, `\n`, `\r`, `\\` (a backslash), and `\u{…}` for
+    /// other control and format characters, line and paragraph separators, surrogates, private-use
+    /// and unassigned code points.
+    static func escaped(_ text: String) -> String {
+        // The common case, printable ASCII, costs one scan and no copy.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }) { return text }
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\0": result += "\\0"
+            case "\t": result += "\\t"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\\": result += "\\\\"
+            default:
+                switch scalar.properties.generalCategory {
+                case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
+                    result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+                default:
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result
     }
 }
 
@@ -142,8 +197,29 @@ extension ZMQError {
     /// An argument was rejected before it reached libzmq.
     public static let invalidArgument = ZMQError(kind: .invalidArgument, code: EINVAL, detail: nil)
 
-    /// Returns this error with `detail` attached (the endpoint, type or option it is about).
+    /// Returns this error with `detail` attached (why an argument was refused, and the like).
     func with(_ detail: String) -> ZMQError {
-        ZMQError(kind: kind, code: code, detail: detail)
+        ZMQError(kind: kind, code: code, operation: operation, socketType: socketType, detail: detail)
+    }
+
+    /// Returns this error as the failure of `operation`, unless it already names one.
+    func during(_ operation: @autoclosure () -> String) -> ZMQError {
+        guard self.operation == nil else { return self }
+        return ZMQError(kind: kind, code: code, operation: operation(), socketType: socketType, detail: detail)
+    }
+
+    /// Returns this error as the failure of `operation` on a socket of `type`, filling in what it
+    /// does not name yet (what it names is kept: the innermost context is the more precise).
+    /// Called only where an error is thrown, so that the success path builds no text.
+    func on(_ type: SocketType, _ operation: @autoclosure () -> String) -> ZMQError {
+        if socketType != nil && self.operation != nil { return self }
+        return ZMQError(kind: kind, code: code, operation: self.operation ?? operation(), socketType: socketType ?? type, detail: detail)
+    }
+
+    /// `error` with the context of `operation` on a socket of `type` when it is a ``ZMQError``;
+    /// any other error unchanged.
+    static func adding(_ type: SocketType, _ operation: @autoclosure () -> String, to error: any Error) -> any Error {
+        guard let error = error as? ZMQError else { return error }
+        return error.on(type, operation())
     }
 }

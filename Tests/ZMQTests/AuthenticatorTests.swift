@@ -1,5 +1,5 @@
 import Testing
-@testable import ZMQ
+@_spi(Fuzzing) @testable import ZMQ
 
 /// `Authenticator`: the ZAP handler, over real tcp handshakes (each test in a context of its own,
 /// since a context has one handler), and its decisions on ZAP requests directly.

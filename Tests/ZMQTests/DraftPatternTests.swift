@@ -109,7 +109,8 @@ struct DraftPatternTests {
 }
 
 /// The DRAFT calls refuse the socket types they do not apply to, with or without DRAFT support.
-@Suite struct DraftCallTests {
+@Suite(.timeLimit(.minutes(1)))
+struct DraftCallTests {
     @Test func joinLeaveAndConnectPeerNeedTheirSocketTypes() async throws {
         let sub = try Socket.sub()
         await #expect(throws: ZMQError.wrongSocketType) { try await sub.join("group") }

@@ -120,6 +120,28 @@ final class PythonPeer: @unchecked Sendable {
         }
     }
 
+    /// Sends `signal` to the child unless it has been reaped (SIGKILL kills it, SIGSTOP freezes it,
+    /// SIGCONT thaws it).
+    func signal(_ signal: Int32) {
+        reaped.withLock { reaped in
+            if reaped == nil { kill(pid, signal) }
+        }
+    }
+
+    /// Whether the child has not exited (a stopped child has not). Reaps it if it has.
+    var isRunning: Bool {
+        reaped.withLock { reaped in
+            if reaped != nil { return false }
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid {
+                reaped = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+                return false
+            }
+            return true
+        }
+    }
+
     /// Asks the child to end (SIGTERM) unless it already has.
     func stop() {
         reaped.withLock { reaped in

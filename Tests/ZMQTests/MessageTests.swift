@@ -26,7 +26,7 @@ private func randomBytes(_ count: Int) -> [UInt8] {
 extension Socket {
     /// Sets a binary socket option by number (the typed option API lives on another branch).
     fileprivate func setRawOption(_ option: Int32, _ value: String) throws {
-        try withHandle { try LibZMQ.setOption($0, option, bytes: Array(value.utf8), "option \(option)") }
+        try withHandle("set option \(option)") { try LibZMQ.setOption($0, option, bytes: Array(value.utf8), "set option \(option)") }
     }
 }
 

@@ -109,8 +109,11 @@ struct MonitorTests {
     /// monitor is stopped when the socket closes, so the context still terminates after the monitor
     /// is dropped.
     @Test func closingAMonitoredSocketAndDroppingItsMonitorNeverBlocksLibzmq() async throws {
-        try await withTimeout(.seconds(10)) {
+        // The hang this guards against is libzmq's reaper blocking for ever on a monitor event it
+        // cannot deliver; then terminate() never returns and withTimeout fails the test at 10 s.
+        let (firstEvent, terminated) = try await withTimeout(.seconds(10)) {
             let context = try Context()
+            let firstEvent: SocketEvent?
             do {
                 // A message nobody can take keeps the socket in libzmq's reaper for its linger period,
                 // so the monitor is dropped well before libzmq finishes closing the socket.
@@ -118,11 +121,16 @@ struct MonitorTests {
                 let events = try await push.monitor()
                 try await push.connect("tcp://127.0.0.1:1")  // nothing listens there
                 try await push.send("never delivered")
+                // The monitor is live: the refused connection is reported before the socket closes.
+                var iterator = events.makeAsyncIterator()
+                firstEvent = try await iterator.next()
                 await push.close()
-                _ = events
             }
             await context.terminate()  // returns only once libzmq's reaper has closed every socket
+            return (firstEvent, true)
         }
+        #expect(firstEvent != nil, "the monitor reported the connection attempt")
+        #expect(terminated)
     }
 
     @Test func monitoringAClosedSocketThrows() async throws {

@@ -265,11 +265,11 @@ struct SocketOptionTests {
 
     static let badValues: [BadValue] = [
         BadValue(testDescription: "negative HWM", type: .dealer, expected: .invalidValue,
-                 message: "ZMQ_SNDHWM (sendHighWaterMark) = -1: Invalid argument") { try await $0.set(.sendHighWaterMark, -1) },
+                 message: "ZMQ_SNDHWM (sendHighWaterMark) = -1 on DEALER socket: Invalid argument") { try await $0.set(.sendHighWaterMark, -1) },
         BadValue(testDescription: "negative linger", type: .dealer, expected: .invalidArgument,
-                 message: "ZMQ_LINGER (linger) = -5 ms (must not be negative)") { try await $0.set(.linger, .milliseconds(-5)) },
+                 message: "ZMQ_LINGER (linger) = -5 ms on DEALER socket (must not be negative)") { try await $0.set(.linger, .milliseconds(-5)) },
         BadValue(testDescription: "timeout beyond Int32 ms", type: .dealer, expected: .invalidArgument,
-                 message: "ZMQ_RCVTIMEO (receiveTimeout) = 3000000000 ms (must be at most 2147483647 ms)") {
+                 message: "ZMQ_RCVTIMEO (receiveTimeout) = 3000000000 ms on DEALER socket (must be at most 2147483647 ms)") {
                      try await $0.set(.receiveTimeout, .seconds(3_000_000))
                  },
         BadValue(testDescription: "huge duration", type: .dealer, expected: .invalidArgument,
@@ -277,19 +277,19 @@ struct SocketOptionTests {
         BadValue(testDescription: "negative keep-alive idle", type: .dealer, expected: .invalidArgument,
                  message: "ZMQ_TCP_KEEPALIVE_IDLE (tcpKeepAliveIdle)") { try await $0.set(.tcpKeepAliveIdle, .seconds(-1)) },
         BadValue(testDescription: "heartbeat TTL too long", type: .dealer, expected: .invalidValue,
-                 message: "ZMQ_HEARTBEAT_TTL (heartbeatTimeToLive) = 7000000 ms: Invalid argument") {
+                 message: "ZMQ_HEARTBEAT_TTL (heartbeatTimeToLive) = 7000000 ms on DEALER socket: Invalid argument") {
                      try await $0.set(.heartbeatTimeToLive, .seconds(7000))
                  },
         BadValue(testDescription: "heartbeat timeout reset to nil", type: .dealer, expected: .invalidArgument,
                  message: "ZMQ_HEARTBEAT_TIMEOUT (heartbeatTimeout) = nil") { try await $0.set(.heartbeatTimeout, nil) },
         BadValue(testDescription: "empty routing id", type: .dealer, expected: .invalidValue,
-                 message: "ZMQ_ROUTING_ID (routingID) = []: Invalid argument") { try await $0.set(.routingID, []) },
+                 message: "ZMQ_ROUTING_ID (routingID) = [] on DEALER socket: Invalid argument") { try await $0.set(.routingID, []) },
         BadValue(testDescription: "short CURVE key", type: .dealer, expected: .invalidValue,
                  message: "ZMQ_CURVE_PUBLICKEY (curvePublicKey)") { try await $0.set(.curvePublicKey, [UInt8](repeating: 1, count: 31)) },
         BadValue(testDescription: "zero multicast hops", type: .dealer, expected: .invalidValue,
                  message: "ZMQ_MULTICAST_HOPS (multicastHops) = 0") { try await $0.set(.multicastHops, 0) },
         BadValue(testDescription: "router option on a dealer", type: .dealer, expected: .invalidValue,
-                 message: "ZMQ_ROUTER_MANDATORY (routerMandatory) = true: Invalid argument") { try await $0.set(.routerMandatory, true) },
+                 message: "ZMQ_ROUTER_MANDATORY (routerMandatory) = true on DEALER socket: Invalid argument") { try await $0.set(.routerMandatory, true) },
         BadValue(testDescription: "REQ option on a dealer", type: .dealer, expected: .invalidValue,
                  message: "ZMQ_REQ_RELAXED (reqRelaxed) = true") { try await $0.set(.reqRelaxed, true) },
         BadValue(testDescription: "XPUB option on a SUB", type: .sub, expected: .invalidValue,
@@ -301,7 +301,8 @@ struct SocketOptionTests {
         let socket = try Socket(bad.type)
         let error = await #expect(throws: bad.expected) { try await bad.apply(socket) }
         let description = error?.description ?? ""
-        #expect(description.hasPrefix(bad.message), "\(description)")
+        #expect(description.hasPrefix("set " + bad.message), "\(description)")
+        #expect(description.contains(" on \(bad.type) socket"), "\(description)")
         await socket.close()
     }
 
@@ -309,7 +310,7 @@ struct SocketOptionTests {
         let socket = try Socket.dealer()
         let password = String(repeating: "p", count: 300)  // longer than libzmq accepts
         let error = await #expect(throws: ZMQError.invalidValue) { try await socket.set(.plainPassword, password) }
-        #expect(error?.description == "ZMQ_PLAIN_PASSWORD (plainPassword) = <300 bytes>: Invalid argument")
+        #expect(error?.description == "set ZMQ_PLAIN_PASSWORD (plainPassword) = <300 bytes> on DEALER socket: Invalid argument")
         await socket.close()
     }
 
@@ -563,7 +564,7 @@ struct ContextOptionTests {
 
         // libzmq ignores thread settings once its threads run; this library says so.
         let error = #expect(throws: ZMQError.invalidArgument) { try context.set(.ioThreads, 4) }
-        #expect(error?.description.hasPrefix("ZMQ_IO_THREADS (ioThreads) = 4 (only takes effect before") == true)
+        #expect(error?.description.hasPrefix("set ZMQ_IO_THREADS (ioThreads) = 4 (only takes effect before") == true)
         #expect(throws: ZMQError.invalidArgument) { try context.set(.threadPriority, 1) }
         #expect(try context.get(.ioThreads) == 2)
         try context.set(.ipv6, false)  // not a thread setting: still allowed
@@ -582,7 +583,7 @@ struct ContextOptionTests {
     @Test func badContextValuesNameTheOption() throws {
         let context = try Context()
         let error = #expect(throws: ZMQError.invalidValue) { try context.set(.maxSockets, 0) }
-        #expect(error?.description == "ZMQ_MAX_SOCKETS (maxSockets) = 0: Invalid argument")
+        #expect(error?.description == "set ZMQ_MAX_SOCKETS (maxSockets) = 0: Invalid argument")
         #expect(throws: ZMQError.invalidValue) { try context.set(.ioThreads, -1) }
         #expect(ContextOption.ioThreads.description == "ZMQ_IO_THREADS (ioThreads)")
     }

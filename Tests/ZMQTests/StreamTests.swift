@@ -251,12 +251,45 @@ struct StreamTests {
 
     @Test func framesHandedBackOutOfOrderAreTakenInReceiveOrder() {
         let unread = UnreadFrames()
-        let entries = (0..<10).map { unread.stamp(Message("\($0)")) }
+        let entries = (0..<10).map { unread.stamp(Message("\($0)"), precededByMore: false) }
         unread.putBack(entries[6...])
         unread.putBack(entries[2..<6])
         var taken: [String] = []
         while let frame = unread.takeFrame() { taken.append(text(frame)) }
         #expect(taken == (2..<10).map(String.init))
         #expect(unread.isEmpty)
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct ReceiveMoreTests {
+    /// `get(.more)` is about the caller's last frame, not libzmq's, once a stream took frames ahead.
+    @Test func moreIsAboutTheCallersLastFrameAfterAStreamReadAhead() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline(lingerZero: true)
+            for name in ["a", "b", "c"] {
+                try await push.sendMultipart([Array("\(name)1".utf8), Array("\(name)2".utf8)])
+            }
+            // All six frames are queued (inproc): the stream's first batch takes them all.
+            try await eventually { (try? await pull.get(.events))?.contains(.readable) == true }
+            for try await frame in pull.messages {
+                #expect(frame.hasMore)
+                #expect(String(decoding: frame, as: UTF8.self) == "a1")
+                break
+            }
+            // libzmq's own flag is about c2 now (false); the caller's last frame is a1.
+            #expect(pull.unread.count == 5, "the stream took the whole batch ahead")
+            #expect(try await pull.get(.more) == true)
+            #expect(try await pull.recv() == Array("a2".utf8))
+            #expect(try await pull.get(.more) == false)
+            #expect(try await pull.recv() == Array("b1".utf8))
+            #expect(try await pull.get(.more) == true)
+            #expect(try await pull.recvMultipart() == [Array("b2".utf8)])
+            #expect(try await pull.get(.more) == false)
+            #expect(try await pull.recv() == Array("c1".utf8))
+            #expect(try await pull.get(.more) == true)
+            #expect(try await pull.recv() == Array("c2".utf8))
+            #expect(try await pull.get(.more) == false)
+        }
     }
 }

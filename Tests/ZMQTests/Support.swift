@@ -31,20 +31,70 @@ struct TimedOut: Error, CustomStringConvertible {
     var description: String { "test step did not finish within \(duration)" }
 }
 
-/// Runs `body`, failing with ``TimedOut`` if it takes longer than `duration`, so that a hang fails
-/// the test quickly instead of stalling the run.
+/// Runs `body`, failing with ``TimedOut`` at `duration` if it has not finished, so that a hang fails
+/// the test at its own deadline instead of stalling the run.
+///
+/// The body runs in a task of its own, which is cancelled at the deadline but not waited for: a body
+/// that ignores cancellation (stuck in a continuation nobody resumes, say) still fails the test on
+/// time; it is abandoned, holding whatever it holds. This is the one time-limit helper of the suite;
+/// every suite also has a `.timeLimit` trait, the backstop for a test that forgets it.
+///
+/// The default deadline is far above what a test needs on a quiet machine (a second or two): it is
+/// there to catch hangs, not a test that runs slowly under a sanitizer on cores it shares.
 func withTimeout<T: Sendable>(
-    _ duration: Duration = .seconds(10),
+    _ duration: Duration = .seconds(30),
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: duration)
-            throw TimedOut(duration: duration)
+    let outcome = FirstOutcome<T>()
+    let work = Task { outcome.settle(await Result { try await body() }) }
+    let timer = Task {
+        try? await Task.sleep(for: duration)
+        outcome.settle(.failure(TimedOut(duration: duration)))
+    }
+    defer {
+        work.cancel()
+        timer.cancel()
+    }
+    return try await withTaskCancellationHandler {
+        try await outcome.value()
+    } onCancel: {
+        work.cancel()
+    }
+}
+
+/// The first of several results, delivered once to one waiter; later results are ignored.
+private final class FirstOutcome<T: Sendable>: Sendable {
+    private struct State {
+        var result: Result<T, any Error>?
+        var waiter: CheckedContinuation<T, any Error>?
+    }
+    private let state = Locked(State())
+
+    func settle(_ result: Result<T, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+        waiter?.resume(with: result)
+    }
+
+    func value() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let settled = state.withLock { state -> Result<T, any Error>? in
+                if state.result == nil { state.waiter = continuation }
+                return state.result
+            }
+            if let settled { continuation.resume(with: settled) }
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The result of an async throwing body.
+    init(_ body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
 
@@ -95,7 +145,7 @@ func awaitSubscription(publisher: Socket, subscriber: Socket, probe: String) asy
 extension Socket {
     /// The next frame if one is already queued (test helper over the internal fast path).
     func recvIfQueued() throws -> [UInt8]? {
-        try withHandle { handle in
+        try withHandle("receive") { handle in
             try LibZMQ.receive(handle, into: frame) ? LibZMQ.bytes(of: frame) : nil
         }
     }
@@ -130,13 +180,24 @@ final class RawTCPClient: @unchecked Sendable {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads up to `count` bytes; an empty result means the peer closed the connection.
-    func read(upTo count: Int = 4096) async -> [UInt8] {
-        await withCheckedContinuation { continuation in
+    /// The connection did not deliver within the receive timeout (10 s), or failed.
+    struct ReadFailed: Error, CustomStringConvertible {
+        let errno: Int32
+        var description: String { "raw read failed: \(String(cString: strerror(errno)))" }
+    }
+
+    /// Reads up to `count` bytes; an empty result means the peer closed the connection (and only
+    /// that: a timeout or an error throws ``ReadFailed``).
+    func read(upTo count: Int = 4096) async throws -> [UInt8] {
+        try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 var buffer = [UInt8](repeating: 0, count: count)
                 let n = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, count, 0) }
-                continuation.resume(returning: n > 0 ? Array(buffer.prefix(n)) : [])
+                if n < 0 {
+                    continuation.resume(throwing: ReadFailed(errno: errno))
+                } else {
+                    continuation.resume(returning: Array(buffer.prefix(n)))
+                }
             }
         }
     }

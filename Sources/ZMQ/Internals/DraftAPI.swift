@@ -85,7 +85,7 @@ enum DraftAPI {
     static func changeGroup(_ handle: LibZMQ.Handle, _ group: String, join: Bool) throws(ZMQError) {
         let name = join ? "zmq_join" : "zmq_leave"
         guard let function = join ? Self.join : Self.leave else { throw missing(name) }
-        _ = try LibZMQ.check("\(name) \"\(group)\"") { function(handle, group) }
+        _ = try LibZMQ.check { function(handle, group) }
     }
 
     /// `zmq_connect_peer`: connects a PEER socket and returns the new peer's routing id.
@@ -100,11 +100,19 @@ enum DraftAPI {
     static func address(_ frame: UnsafeMutablePointer<zmq_msg_t>, routingID: UInt32?, group: String?) throws(ZMQError) {
         if let routingID {
             guard let setRoutingID else { throw missing("zmq_msg_set_routing_id") }
-            _ = try LibZMQ.check("routing id \(routingID)") { setRoutingID(frame, routingID) }
+            do {
+                _ = try LibZMQ.check { setRoutingID(frame, routingID) }
+            } catch {
+                throw error.with("routing id \(routingID)")
+            }
         }
         if let group {
             guard let setGroup else { throw missing("zmq_msg_set_group") }
-            _ = try LibZMQ.check("group \"\(group)\"") { setGroup(frame, group) }
+            do {
+                _ = try LibZMQ.check { setGroup(frame, group) }
+            } catch {
+                throw error.with("group \(group)")
+            }
         }
     }
 

@@ -10,15 +10,16 @@ import Glibc
 enum LibZMQ {
     typealias Handle = UnsafeMutableRawPointer
 
-    /// Runs `call` until it does not fail with EINTR; returns its result, or throws the libzmq error.
+    /// Runs `call` until it does not fail with EINTR; returns its result, or throws the libzmq error
+    /// naming `operation` (built only then).
     @inline(__always)
-    static func check(_ detail: @autoclosure () -> String? = nil, _ call: () -> Int32) throws(ZMQError) -> Int32 {
+    static func check(_ operation: @autoclosure () -> String? = nil, _ call: () -> Int32) throws(ZMQError) -> Int32 {
         while true {
             let rc = call()
             if rc >= 0 { return rc }
             let code = zmq_errno()
             if code == EINTR { continue }
-            throw ZMQError(code: code, detail: detail())
+            throw ZMQError(kind: .libzmq, code: code, operation: operation(), detail: nil)
         }
     }
 
@@ -37,7 +38,7 @@ enum LibZMQ {
 
     static func socket(_ context: Context, _ type: SocketType) throws(ZMQError) -> Handle {
         guard let handle = zmq_socket(context.handle, type.rawValue) else {
-            throw ZMQError.last("creating a \(type) socket")
+            throw ZMQError.last("create a \(type) socket")
         }
         return handle
     }
@@ -152,7 +153,7 @@ enum LibZMQ {
             let code = zmq_errno()
             if code == 0 { return value }
             if code == EINTR { continue }
-            throw ZMQError(code: code, detail: detail())
+            throw ZMQError(kind: .libzmq, code: code, operation: detail(), detail: nil)
         }
     }
 
@@ -228,7 +229,7 @@ enum LibZMQ {
 
     /// Gives `frame` a libzmq-owned buffer of `count` uninitialised bytes and returns it.
     static func initFrame(_ frame: UnsafeMutablePointer<zmq_msg_t>, count: Int) throws(ZMQError) -> UnsafeMutableRawBufferPointer {
-        _ = try check("allocating a \(count)-byte message") { zmq_msg_init_size(frame, count) }
+        _ = try check("allocate a \(count)-byte message") { zmq_msg_init_size(frame, count) }
         return UnsafeMutableRawBufferPointer(start: zmq_msg_data(frame), count: count)
     }
 
@@ -239,7 +240,7 @@ enum LibZMQ {
         let hint = Unmanaged.passRetained(owner).toOpaque()
         let data = UnsafeMutableRawPointer(mutating: bytes.baseAddress)
         do {
-            _ = try check("sharing a \(bytes.count)-byte message") {
+            _ = try check("share a \(bytes.count)-byte message") {
                 zmq_msg_init_data(frame, data, bytes.count, { _, hint in
                     Unmanaged<AnyObject>.fromOpaque(hint!).release()
                 }, hint)
@@ -309,7 +310,7 @@ enum LibZMQ {
     /// `zmq_socket_monitor`: reports `events` on a PAIR socket bound at `endpoint` (inproc);
     /// a `nil` endpoint stops monitoring.
     static func monitor(_ handle: Handle, endpoint: String?, events: Int32) throws(ZMQError) {
-        _ = try check("zmq_socket_monitor \(endpoint ?? "(stop)")") { zmq_socket_monitor(handle, endpoint, events) }
+        _ = try check(endpoint == nil ? "stop monitoring" : "monitor") { zmq_socket_monitor(handle, endpoint, events) }
     }
 
     // MARK: CURVE keys and Z85
@@ -318,14 +319,14 @@ enum LibZMQ {
     static func curveKeyPair() throws(ZMQError) -> (public: String, secret: String) {
         var publicKey = [CChar](repeating: 0, count: 41)
         var secretKey = [CChar](repeating: 0, count: 41)
-        _ = try check("zmq_curve_keypair") { zmq_curve_keypair(&publicKey, &secretKey) }
+        _ = try check("generate a CURVE key pair (zmq_curve_keypair)") { zmq_curve_keypair(&publicKey, &secretKey) }
         return (text(publicKey), text(secretKey))
     }
 
     /// `zmq_curve_public`: the public key (40 Z85 characters) of a Z85 secret key.
     static func curvePublic(ofSecret secret: String) throws(ZMQError) -> String {
         var publicKey = [CChar](repeating: 0, count: 41)
-        _ = try check("zmq_curve_public") { zmq_curve_public(&publicKey, secret) }
+        _ = try check("derive a CURVE public key (zmq_curve_public)") { zmq_curve_public(&publicKey, secret) }
         return text(publicKey)
     }
 

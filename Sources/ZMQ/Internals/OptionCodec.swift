@@ -43,19 +43,22 @@ struct OptionKey<Value: Sendable>: Sendable, CustomStringConvertible {
     /// `ZMQ_LINGER (linger)`: both names, so an error can be found from either side.
     var description: String { "\(cName) (\(name))" }
 
-    /// The C value for `value`, or ``ZMQError/invalidArgument`` naming the option.
+    /// The C value for `value`, or ``ZMQError/invalidArgument`` naming the option and the reason.
     func encode(_ value: Value) throws(ZMQError) -> OptionValue {
         do {
             return try codec.encode(value)
         } catch {
-            throw ZMQError.invalidArgument.with("\(self) = \(codec.describe(value)) (\(error.reason))")
+            throw ZMQError.invalidArgument.with(error.reason).during(setting(value))
         }
     }
 
-    /// The detail of a libzmq error about setting `value`.
-    func detail(_ value: Value) -> String {
-        "\(self) = \(codec.describe(value))"
+    /// The operation an error about setting `value` names: `set ZMQ_LINGER (linger) = 5 ms`.
+    func setting(_ value: Value) -> String {
+        "set \(self) = \(codec.describe(value))"
     }
+
+    /// The operation an error about reading the option names: `get ZMQ_LINGER (linger)`.
+    var getting: String { "get \(self)" }
 }
 
 // MARK: - Codecs

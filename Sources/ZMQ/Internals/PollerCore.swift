@@ -98,7 +98,12 @@ final class PollerCore: Sendable {
                 unsignalled = unsignalled || !members[index].signals
                 guard signalled.contains(socket.token) || calls != members[index].calls || !members[index].ready.isEmpty
                         || !members[index].signals else { continue }
-                let (events, after) = try socket.readiness(items[index].events, for: self)
+                let (events, after): (Poller.Events, UInt64)
+                do {
+                    (events, after) = try socket.readiness(items[index].events, for: self)
+                } catch {
+                    throw ZMQError.adding(socket.type, "poll", to: error)
+                }
                 members[index].calls = after
                 members[index].ready = events
                 if !events.isEmpty { ready.append(Poller.Item(socket: socket, events: events)) }
@@ -130,7 +135,7 @@ final class PollerCore: Sendable {
                                 try Reactor.shared.arm(fd: poll.descriptor, token: token, added: &added)
                             }
                         } catch let failure as System.Failure {
-                            waiters.fail(id, .receive, with: ZMQError(code: failure.code, detail: "cannot wait in a poll: \(failure.call)"))
+                            waiters.fail(id, .receive, with: ZMQError(kind: .libzmq, code: failure.code, operation: "poll", detail: "cannot wait: \(failure.call) failed"))
                         } catch {
                             waiters.fail(id, .receive, with: error)
                         }

@@ -17,6 +17,9 @@ final class UnreadFrames: Sendable {
     struct Entry: Sendable {
         let sequence: UInt64
         let frame: Message
+        /// Whether the frame libzmq delivered just before this one had more frames after it: what
+        /// `ZMQ_RCVMORE` says to a caller whose last frame was that one (see ``oldestPrecededByMore``).
+        let precededByMore: Bool
     }
 
     /// Oldest last, so that taking is `popLast`.
@@ -35,8 +38,16 @@ final class UnreadFrames: Sendable {
 
     /// Stamps a frame just taken out of libzmq with its place in the receive order.
     @inline(__always)
-    func stamp(_ frame: Message) -> Entry {
-        Entry(sequence: nextSequence.wrappingAdd(1, ordering: .relaxed).oldValue, frame: frame)
+    func stamp(_ frame: Message, precededByMore: Bool) -> Entry {
+        Entry(sequence: nextSequence.wrappingAdd(1, ordering: .relaxed).oldValue, frame: frame, precededByMore: precededByMore)
+    }
+
+    /// `ZMQ_RCVMORE` as the socket's user sees it while frames wait here: whether the last frame
+    /// delivered (the one before the oldest waiting) had more after it; `nil` when none wait, and
+    /// libzmq's own flag is right (its last frame is the last one delivered).
+    var oldestPrecededByMore: Bool? {
+        guard !isEmpty else { return nil }
+        return entries.withLock { $0.last?.precededByMore }
     }
 
     /// Takes the oldest unread frame, if any.

@@ -19,11 +19,12 @@ internal import CZMQ
 /// 5. **Timeouts and cancellation** end a waiter that has not been woken (a woken one may already own
 ///    a message, which is then always returned); the reactor's timer heap fails timed waits.
 extension Socket {
-    /// The libzmq socket in `state`, or the error that says why it cannot be used now.
+    /// The libzmq socket in `state`, or the error that says why it cannot be used now (the caller
+    /// adds the operation and the socket type: ``ZMQError/on(_:_:)``).
     @inline(__always)
     nonisolated func usable(_ state: SocketState) throws(ZMQError) -> LibZMQ.Handle {
-        guard let handle = state.handle else { throw ZMQError.socketClosed.with("\(type) socket") }
-        if state.lentToProxy { throw ZMQError.inUseByProxy.with("\(type) socket") }
+        guard let handle = state.handle else { throw ZMQError.socketClosed }
+        if state.lentToProxy { throw ZMQError.inUseByProxy }
         return handle
     }
 
@@ -34,17 +35,22 @@ extension Socket {
     }
 
     /// Runs a synchronous libzmq call on the socket. Any libzmq call may consume the `ZMQ_FD` edge
-    /// that a waiting task depends on, so waiters are re-checked afterwards.
-    nonisolated func withHandle<R>(_ body: (LibZMQ.Handle) throws -> R) throws -> R {
+    /// that a waiting task depends on, so waiters are re-checked afterwards. An error names
+    /// `operation` (unless the call named a more precise one) and the socket's type.
+    nonisolated func withHandle<R>(_ operation: @autoclosure () -> String, _ body: (LibZMQ.Handle) throws -> R) throws -> R {
         var wake = Wake()
         defer { deliver(wake) }
-        return try exclusive.withLock { state in
-            let handle = try usable(state)
-            defer {
-                noteCallLocked(state.watched, &wake)
-                if state.hasWaiters { wake.merge(scheduleLocked(&state)) }
+        do {
+            return try exclusive.withLock { state in
+                let handle = try usable(state)
+                defer {
+                    noteCallLocked(state.watched, &wake)
+                    if state.hasWaiters { wake.merge(scheduleLocked(&state)) }
+                }
+                return try body(handle)
             }
-            return try body(handle)
+        } catch {
+            throw ZMQError.adding(type, operation(), to: error)
         }
     }
 
@@ -60,7 +66,7 @@ extension Socket {
     @inline(__always)
     nonisolated func deliver(_ wake: Wake, except poller: PollerCore? = nil) {
         if wake.armingFailed != 0 {
-            waiters.failAll(with: ZMQError(code: wake.armingFailed, detail: "cannot wait on the \(type) socket: epoll_ctl"))
+            waiters.failAll(with: ZMQError(kind: .libzmq, code: wake.armingFailed, detail: "cannot wait: epoll_ctl failed"))
         } else {
             wake.deliver(to: waiters)
         }
@@ -95,6 +101,22 @@ extension Socket {
         _ direction: Direction,
         timeout: Duration?,
         spin: Bool = true,
+        _ committed: inout Bool,
+        _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
+    ) throws -> R? {
+        do {
+            return try attemptAtOnceWithoutContext(direction, timeout: timeout, spin: spin, &committed, attempt)
+        } catch {
+            throw ZMQError.adding(type, direction.operation, to: error)
+        }
+    }
+
+    /// ``attemptAtOnce(_:timeout:spin:_:_:)`` without the operation and socket type in its errors.
+    @inline(__always)
+    private nonisolated func attemptAtOnceWithoutContext<R>(
+        _ direction: Direction,
+        timeout: Duration?,
+        spin: Bool,
         _ committed: inout Bool,
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) throws -> R? {
@@ -162,7 +184,11 @@ extension Socket {
         timeout: Duration?,
         _ attempt: (_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> R?
     ) throws -> R? {
-        try validate(timeout)
+        do {
+            try validate(timeout)
+        } catch {
+            throw error.on(type, direction.operation)
+        }
         let frame = self.frame
         let unread = self.unread
         var committed = false
@@ -206,7 +232,11 @@ extension Socket {
         timeout: Duration? = nil,
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) async throws -> R {
-        try validate(timeout)
+        do {
+            try validate(timeout)
+        } catch {
+            throw error.on(type, direction.operation)
+        }
         var committed = false
         if let result = try attemptAtOnce(direction, timeout: timeout, spin: false, &committed, attempt) { return result }
         return try await performSlowly(direction, timeout: timeout, committed: committed, attempt)
@@ -217,6 +247,20 @@ extension Socket {
     /// ``attemptAtOnce(_:timeout:spin:_:_:)``.
     @inline(never)
     nonisolated(nonsending) func performSlowly<R>(
+        _ direction: Direction,
+        timeout: Duration?,
+        committed: Bool,
+        _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
+    ) async throws -> R {
+        do {
+            return try await waitInLine(direction, timeout: timeout, committed: committed, attempt)
+        } catch {
+            throw ZMQError.adding(type, direction.operation, to: error)
+        }
+    }
+
+    /// ``performSlowly(_:timeout:committed:_:)`` without the operation and socket type in its errors.
+    private nonisolated(nonsending) func waitInLine<R>(
         _ direction: Direction,
         timeout: Duration?,
         committed: Bool,
@@ -303,7 +347,7 @@ extension Socket {
     }
 
     private nonisolated func timedOut(_ direction: Direction, after timeout: Duration?) -> ZMQError {
-        ZMQError.timedOut.with("\(direction.operation) on \(type) socket after \(timeout.map(DurationUnits.describe) ?? "?")")
+        ZMQError.timedOut.with("after \(timeout.map(DurationUnits.describe) ?? "?")").on(type, direction.operation)
     }
 
     /// Suspends waiter `id` until it is woken at the head of its line, or, if `interruptible`, until
