@@ -20,6 +20,7 @@ public protocol MessageFrame {
     func withFrameBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result
 }
 
+/// A byte array is a frame of its bytes.
 extension Array: MessageFrame where Element == UInt8 {
     /// Calls `body` with the array's bytes.
     public func withFrameBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
@@ -27,6 +28,7 @@ extension Array: MessageFrame where Element == UInt8 {
     }
 }
 
+/// A slice of bytes is a frame of those bytes, without copying the slice into an array first.
 extension ArraySlice: MessageFrame where Element == UInt8 {
     /// Calls `body` with the slice's bytes.
     public func withFrameBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
@@ -34,6 +36,7 @@ extension ArraySlice: MessageFrame where Element == UInt8 {
     }
 }
 
+/// `Data` is a frame of its bytes (for example an encoder's output).
 extension Data: MessageFrame {
     /// Calls `body` with the data's bytes.
     public func withFrameBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
@@ -41,6 +44,7 @@ extension Data: MessageFrame {
     }
 }
 
+/// A string is a frame of its UTF-8 bytes, without a terminating NUL.
 extension String: MessageFrame {
     /// Calls `body` with the string's UTF-8 bytes.
     public func withFrameBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
@@ -49,6 +53,7 @@ extension String: MessageFrame {
     }
 }
 
+/// A substring is a frame of its UTF-8 bytes.
 extension Substring: MessageFrame {
     /// Calls `body` with the substring's UTF-8 bytes.
     public func withFrameBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {

@@ -29,7 +29,7 @@ extension Socket {
     }
 
     /// The libzmq socket, or the error that says why it cannot be used now. Only for checks: libzmq
-    /// calls must be made under the lock, through ``withHandle(_:)`` or ``perform(_:timeout:_:)``.
+    /// calls must be made under the lock, through ``withHandle(_:_:)`` or ``perform(_:timeout:_:)``.
     nonisolated func usableHandle() throws(ZMQError) -> LibZMQ.Handle {
         try usable(exclusive.withLock { $0 })
     }
