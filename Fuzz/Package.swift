@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 // The libFuzzer targets (README.md here). A package of its own, so that the root package's
 // `swift build` and `swift test` never see a target without `main`: libFuzzer supplies it, and only
 // `swift build -Xswiftc -sanitize=fuzzer,address` links it in.
