@@ -8,6 +8,10 @@ let package = Package(
         .executable(name: "zmq-demo", targets: ["zmq-demo"]),
         .executable(name: "zmq-bench", targets: ["zmq-bench"]),
     ],
+    dependencies: [
+        // The one dependency of the core library: the Logger a user hands to a context or socket.
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
     targets: [
         // Debian's libzmq.pc adds an -isystem flag SwiftPM refuses; the header is in /usr/include,
         // so the providers hint alone is enough.
@@ -17,7 +21,7 @@ let package = Package(
         ),
         .target(
             name: "ZMQ",
-            dependencies: ["CZMQ"]
+            dependencies: ["CZMQ", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "zmq-demo",
@@ -30,7 +34,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ZMQTests",
-            dependencies: ["ZMQ"],
+            dependencies: ["ZMQ", .product(name: "Logging", package: "swift-log")],
             exclude: ["Interop/peer.py"]  // run by the interop tests with python3 and pyzmq
         ),
     ],

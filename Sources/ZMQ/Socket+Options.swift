@@ -48,6 +48,11 @@ extension Socket {
 
     private func setOption<Value>(_ key: OptionKey<Value>, _ value: Value) throws {
         let encoded = try key.encode(value)
+        // String options reach libzmq as C strings somewhere (a device name, a proxy address, a ZAP
+        // request): one with a NUL byte would be cut there.
+        if case .string = key.codec.layout, case .bytes(let bytes) = encoded, bytes.contains(0) {
+            throw ZMQError.invalidArgument.with("set \(key.detail(value)) on a \(type) socket: the string holds a NUL byte, where libzmq would cut it")
+        }
         try withHandle { handle in try LibZMQ.setOption(handle, key.code, encoded, key.detail(value)) }
         // Every send and receive here uses ZMQ_DONTWAIT, so libzmq never applies its own timeouts:
         // the wait mechanism enforces them, and needs to know them.
