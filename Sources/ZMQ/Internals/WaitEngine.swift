@@ -214,9 +214,25 @@ extension Socket {
 
     /// The rest of ``perform(_:timeout:_:)`` once the operation would block or others wait ahead:
     /// wait in line. The caller has been counted in `direction`'s line by
-    /// ``attemptAtOnce(_:timeout:spin:_:_:)``.
+    /// ``attemptAtOnce(_:timeout:spin:_:_:)``. An error it throws is logged at `debug` (only here:
+    /// the fast path never touches the logger).
     @inline(never)
     nonisolated(nonsending) func performSlowly<R>(
+        _ direction: Direction,
+        timeout: Duration?,
+        committed: Bool,
+        _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
+    ) async throws -> R {
+        do {
+            return try await waitInLine(direction, timeout: timeout, committed: committed, attempt)
+        } catch {
+            logDebug("\(direction == .send ? "send" : "receive") failed after waiting", error: error)
+            throw error
+        }
+    }
+
+    /// ``performSlowly(_:timeout:committed:_:)``'s wait.
+    private nonisolated(nonsending) func waitInLine<R>(
         _ direction: Direction,
         timeout: Duration?,
         committed: Bool,
