@@ -191,7 +191,7 @@ public final class Authenticator: Sendable {
     }
 
     /// Accepts CURVE connections in `domain` from every client whose public certificate (a file
-    /// named `*.key`, as ``CurveCertificate/write(name:directory:metadata:)``, pyzmq's
+    /// named `*.key`, as ``CurveCertificate/write(name:directory:)``, pyzmq's
     /// `zmq.auth.create_certificates` and czmq's `zcert_save_public` write them) is in `directory`,
     /// as pyzmq's `Authenticator.configure_curve(domain, location)` does.
     ///

@@ -94,6 +94,26 @@ struct CertificateTests {
         }
     }
 
+    @Test func zplParserNeverCrashesAndNamesALineOfTheText() {
+        // Texts made of the characters ZPL gives a meaning to, from a fixed seed.
+        var state: UInt64 = 0x2545F4914F6CDD1D
+        func next() -> UInt64 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return state
+        }
+        let alphabet = Array(" \t\n\r#=\"'ab1-$é\0".unicodeScalars)
+        for _ in 0..<2000 {
+            var text = ""
+            for _ in 0..<(next() % 60) { text.unicodeScalars.append(alphabet[Int(next() % UInt64(alphabet.count))]) }
+            let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).count
+            do {
+                _ = try ZPL.parse(text)
+            } catch {
+                #expect((1...lines).contains(error.line), "\(error) for \(Array(text.utf8))")
+            }
+        }
+    }
+
     @Test func metadataZPLCannotHoldIsRefusedWhenWriting() throws {
         let directory = try TemporaryDirectory()
         let keys = try CurveKeyPair()
