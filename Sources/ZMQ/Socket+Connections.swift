@@ -73,7 +73,8 @@ extension Socket {
             try validate(endpoint, verb)
             let resolved = try withHandle { handle in
                 try call(handle)
-                return try LibZMQ.stringOption(handle, ZMQ_LAST_ENDPOINT, "ZMQ_LAST_ENDPOINT")
+                // The call succeeded: a failure to read where it went must not make it look failed.
+                return (try? LibZMQ.stringOption(handle, ZMQ_LAST_ENDPOINT, "ZMQ_LAST_ENDPOINT")) ?? nil
             }
             let record = Endpoint(mode: mode, address: resolved ?? endpoint, requested: endpoint)
             attachedEndpoints.append(record)
