@@ -84,10 +84,13 @@ struct LoggingTests {
             let context = try Context(logger: Logger(label: "test") { _ in RecordingLogHandler(records, level: .debug) })
             let frontend = try await Socket.pull(context: context).set(.linger, .zero).bind(freshEndpoint(.inproc))
             let backend = try await Socket.push(context: context).set(.linger, .zero).bind(freshEndpoint(.inproc))
-            let proxy = Task { try await Socket.proxy(frontend, backend) }
-            try await eventually { records.all.contains { $0.message == "proxy started" } }
-            proxy.cancel()
-            await #expect(throws: CancellationError.self) { try await proxy.value }
+            // In a group, so that a test that times out cancels the proxy too.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await Socket.proxy(frontend, backend) }
+                try await eventually { records.all.contains { $0.message == "proxy started" } }
+                group.cancelAll()
+                await #expect(throws: CancellationError.self) { try await group.next() }
+            }
             let control = ProxyControl()
             control.terminate()
             try await Socket.proxy(frontend, backend, control: control)
@@ -106,15 +109,21 @@ struct LoggingTests {
             let subscriber = try await Socket.sub().set(.linger, .zero).connect(endpoint).subscribe("app.WARNING").subscribe("app.INFO")
             let logger = Logger(label: "test") { _ in PUBLogHandler(socket: publisher, rootTopic: "app", logLevel: .info) }
             // PUB drops what it sends before the subscription arrives: log until one gets through.
-            let probing = Task {
-                while !Task.isCancelled {
-                    logger.info("probe")
-                    try await Task.sleep(for: .milliseconds(5))
+            let first = try await withThrowingTaskGroup(of: [[UInt8]]?.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        logger.info("probe")
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                    return nil
                 }
+                group.addTask { try await subscriber.recvMultipart() }
+                defer { group.cancelAll() }
+                while let result = try await group.next() {
+                    if let result { return result }
+                }
+                return []
             }
-            let first = try await subscriber.recvMultipart()
-            probing.cancel()
-            _ = await probing.result
             #expect(String(decoding: first[0], as: UTF8.self) == "app.INFO")
             #expect(String(decoding: first[1], as: UTF8.self).hasPrefix("INFO LoggingTests.swift:"))
 
