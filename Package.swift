@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "zmq-bench", targets: ["zmq-bench"]),
     ],
     dependencies: [
+        // The one dependency of the core library: the Logger a user hands to a context or socket.
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         // Documentation only: `swift package generate-documentation --target ZMQ` (see ZMQ.docc).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -23,7 +25,7 @@ let package = Package(
         ),
         .target(
             name: "ZMQ",
-            dependencies: ["CZMQ"]
+            dependencies: ["CZMQ", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "zmq-demo",
@@ -36,7 +38,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ZMQTests",
-            dependencies: ["ZMQ"],
+            dependencies: ["ZMQ", .product(name: "Logging", package: "swift-log")],
             exclude: ["Interop/peer.py"]  // run by the interop tests with python3 and pyzmq
         ),
     ],

@@ -1,5 +1,6 @@
 internal import CZMQ
 import Dispatch
+import Logging
 import Synchronization
 
 /// A ZeroMQ context: the I/O threads and the `inproc://` namespace that sockets share.
@@ -21,12 +22,36 @@ public final class Context: Sendable {
     /// Whether a socket has been created, which starts libzmq's threads: from then on the options
     /// that configure them are ignored by libzmq, so ``set(_:_:)-(ContextOption<Value>,_)`` refuses them.
     let hasStarted = Atomic<Bool>(false)
+    /// The context's logger, shared with its ZAP gate.
+    let loggerStorage: Locked<Logger>
+    /// The context's ZAP handler, bound by the first ``Authenticator`` (see `ZAPGate`).
+    let zapGate: ZAPGate
+
+    /// Where the context's sockets, proxies and authenticators log (see <doc:Logging>): binds,
+    /// connects, closes and slow-path errors at `debug`, authentication decisions at `info`.
+    ///
+    /// By default a logger that writes nothing, whatever the application set up with
+    /// `LoggingSystem.bootstrap`; give one to see the library's records. A socket takes the
+    /// context's logger at each record unless it was given one of its own
+    /// (``Socket/setLogger(_:)``). Sending and receiving never log.
+    public var logger: Logger {
+        get { loggerStorage.withLock { $0 } }
+        set { loggerStorage.withLock { $0 = newValue } }
+    }
+
+    /// The default ``logger``: one that writes nothing.
+    static var silentLogger: Logger {
+        Logger(label: "swift-zmq", factory: { _ in SwiftLogNoOpLogHandler() })
+    }
 
     /// Creates a context with `ioThreads` I/O threads.
     ///
     /// The corresponding C functions are `zmq_ctx_new` and `zmq_ctx_set` with `ZMQ_IO_THREADS`.
+    /// - Parameters:
+    ///   - ioThreads: How many I/O threads libzmq runs for the context.
+    ///   - logger: Where the context's sockets log (see ``logger``); by default nowhere.
     /// - Throws: ``ZMQError`` if libzmq cannot create the context or rejects the thread count.
-    public init(ioThreads: Int = 1) throws {
+    public init(ioThreads: Int = 1, logger: Logger? = nil) throws {
         guard ioThreads >= 0, ioThreads <= Int(Int32.max) else {
             throw ZMQError.invalidArgument.with("ioThreads must be 0...\(Int32.max)").during("create a context with \(ioThreads) I/O threads")
         }
@@ -37,6 +62,9 @@ public final class Context: Sendable {
             throw error
         }
         self.handle = handle
+        let loggerStorage = Locked(logger ?? Self.silentLogger)
+        self.loggerStorage = loggerStorage
+        self.zapGate = ZAPGate(contextLogger: loggerStorage)
     }
 
     /// Shuts the context down: every pending and future operation on its sockets fails with

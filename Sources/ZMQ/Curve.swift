@@ -51,6 +51,12 @@ public struct CurveKeyPair: Sendable, Hashable {
         self.publicKey = publicKey
         self.secretKey = secretKey
     }
+
+    /// A key pair from keys already known to belong together (a certificate checks that they do).
+    init(publicKey: [UInt8], secretKey: [UInt8]) {
+        self.publicKey = publicKey
+        self.secretKey = secretKey
+    }
 }
 
 /// Z85, ZeroMQ's text encoding of binary keys (RFC 32/Z85): 4 bytes become 5 printable characters,

@@ -3,10 +3,13 @@ extension Message {
     /// none (messages you create, and `inproc://` connections, have no metadata).
     ///
     /// Besides the properties below, peers can send their own with the `ZMQ_METADATA` socket option
-    /// (names start with `X-`), and a ZAP handler can attach more.
+    /// (names start with `X-`), and a ZAP handler can attach more. A name that holds a NUL byte
+    /// names no property.
     /// The corresponding C function is `zmq_msg_gets`.
     public func metadata(_ name: String) -> String? {
-        withExtendedLifetime(storage) { storage.metadata(name) }
+        // zmq_msg_gets takes a C string: a name with a NUL byte would look up another property.
+        guard !name.utf8.contains(0) else { return nil }
+        return withExtendedLifetime(storage) { storage.metadata(name) }
     }
 
     /// The IP address of the peer that sent the message (`"127.0.0.1"`), for tcp connections.

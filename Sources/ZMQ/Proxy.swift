@@ -1,3 +1,4 @@
+import Logging
 
 extension Socket {
     /// Forwards messages between `frontend` and `backend`, both ways, until the calling task is
@@ -77,6 +78,12 @@ extension Socket {
             throw error
         }
 
+        let logger = frontend.logger
+        let metadata: Logger.Metadata = [
+            "zmq.frontend": "\(frontend.type)", "zmq.backend": "\(backend.type)",
+            "zmq.capture": "\(capture.map { "\($0.type)" } ?? "none")",
+        ]
+        logger.debug("proxy started", metadata: metadata)
         let handles = (frontend: lent[0].handle, backend: lent[1].handle, capture: capture == nil ? nil : lent[2].handle)
         let outcome = await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<ProxyOutcome, Never>) in
@@ -92,13 +99,19 @@ extension Socket {
 
         for (socket, handle) in lent { await socket.giveBack(handle) }
         switch outcome {
-        case .terminated: return
-        case .cancelled: throw CancellationError()
+        case .terminated:
+            logger.debug("proxy stopped: terminated by its control", metadata: metadata)
+            return
+        case .cancelled:
+            logger.debug("proxy stopped: cancelled", metadata: metadata)
+            throw CancellationError()
         case .failed(let error):
             // A socket's own error (closed while the proxy used it) names it; the loop's name the call.
-            if error.socketType != nil { throw error }
-            throw ZMQError(kind: error.kind, code: error.code, operation: "proxy between \(frontend.type) and \(backend.type) sockets",
+            let thrown = error.socketType != nil ? error
+                : ZMQError(kind: error.kind, code: error.code, operation: "proxy between \(frontend.type) and \(backend.type) sockets",
                            detail: error.operation ?? error.detail)
+            logger.debug("proxy stopped: \(thrown)", metadata: metadata.merging(["zmq.error": "\(thrown)"]) { $1 })
+            throw thrown
         }
     }
 }

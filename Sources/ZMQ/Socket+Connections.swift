@@ -7,14 +7,15 @@ extension Socket {
     /// Binds the socket to `endpoint` and returns it, for chaining.
     ///
     /// Endpoints look like `inproc://name`, `ipc:///tmp/name` or `tcp://127.0.0.1:5555`;
-    /// `tcp://127.0.0.1:*` picks a free port, readable afterwards from ``lastEndpoint``.
+    /// `tcp://127.0.0.1:*` picks a free port, readable afterwards from ``endpoints``
+    /// (``Endpoint/port``) or ``lastEndpoint``.
     /// The corresponding C function is `zmq_bind`.
     /// - Throws: ``ZMQError`` naming the endpoint, such as ``ZMQError/protocolNotSupported``,
-    ///   ``ZMQError/addressInUse`` or ``ZMQError/invalidValue`` for a malformed endpoint.
+    ///   ``ZMQError/addressInUse`` or ``ZMQError/invalidValue`` for a malformed endpoint;
+    ///   ``ZMQError/invalidArgument`` for an endpoint that holds a NUL byte.
     @discardableResult
     public func bind(_ endpoint: String) throws -> Socket {
-        try validate(endpoint, "bind")
-        try withHandle("bind \(endpoint)") { handle in try LibZMQ.bind(handle, endpoint) }
+        try attach(.bind, endpoint) { handle in try LibZMQ.bind(handle, endpoint) }
         return self
     }
 
@@ -22,11 +23,11 @@ extension Socket {
     /// (and re-made) in the background, so a peer may bind later.
     ///
     /// The corresponding C function is `zmq_connect`.
-    /// - Throws: ``ZMQError`` naming the endpoint for a malformed or unsupported endpoint.
+    /// - Throws: ``ZMQError`` naming the endpoint for a malformed or unsupported endpoint;
+    ///   ``ZMQError/invalidArgument`` for an endpoint that holds a NUL byte.
     @discardableResult
     public func connect(_ endpoint: String) throws -> Socket {
-        try validate(endpoint, "connect")
-        try withHandle("connect \(endpoint)") { handle in try LibZMQ.connect(handle, endpoint) }
+        try attach(.connect, endpoint) { handle in try LibZMQ.connect(handle, endpoint) }
         return self
     }
 
@@ -34,21 +35,68 @@ extension Socket {
     /// (for a wildcard bind, the one read from ``lastEndpoint``).
     ///
     /// The corresponding C function is `zmq_unbind`.
-    /// - Throws: ``ZMQError/noSuchEndpoint`` if the socket is not bound there.
+    /// - Throws: ``ZMQError/noSuchEndpoint`` if the socket is not bound there;
+    ///   ``ZMQError/invalidArgument`` for an endpoint that holds a NUL byte.
     @discardableResult
     public func unbind(_ endpoint: String) throws -> Socket {
-        try withHandle("unbind \(endpoint)") { handle in try LibZMQ.unbind(handle, endpoint) }
+        try detach(.bind, endpoint) { handle in try LibZMQ.unbind(handle, endpoint) }
         return self
     }
 
     /// Disconnects the socket from `endpoint`.
     ///
     /// The corresponding C function is `zmq_disconnect`.
-    /// - Throws: ``ZMQError/noSuchEndpoint`` if the socket is not connected there.
+    /// - Throws: ``ZMQError/noSuchEndpoint`` if the socket is not connected there;
+    ///   ``ZMQError/invalidArgument`` for an endpoint that holds a NUL byte.
     @discardableResult
     public func disconnect(_ endpoint: String) throws -> Socket {
-        try withHandle("disconnect \(endpoint)") { handle in try LibZMQ.disconnect(handle, endpoint) }
+        try detach(.connect, endpoint) { handle in try LibZMQ.disconnect(handle, endpoint) }
         return self
+    }
+
+    /// Every endpoint the socket is bound or connected to now, in the order of the calls: each
+    /// ``bind(_:)``, ``connect(_:)`` and ``connectPeer(_:)`` adds one (with the port libzmq picked
+    /// for a wildcard), ``unbind(_:)`` and ``disconnect(_:)`` remove theirs, and ``close()``
+    /// empties the list.
+    ///
+    /// ```swift
+    /// let socket = try await Socket.pull().bind("tcp://127.0.0.1:*").connect("ipc:///tmp/feed")
+    /// await socket.endpoints   // [bind tcp://127.0.0.1:41234, connect ipc:///tmp/feed]
+    /// ```
+    public var endpoints: [Endpoint] { attachedEndpoints }
+
+    /// Binds or connects through `call`, then records and logs where.
+    private func attach(_ mode: Endpoint.Mode, _ endpoint: String, _ call: (LibZMQ.Handle) throws -> Void) throws {
+        let verb = mode.rawValue
+        do {
+            try refuseNUL(endpoint, verb)
+            try validate(endpoint, verb)
+            let resolved = try withHandle("\(verb) \(endpoint)") { handle in
+                try call(handle)
+                // The call succeeded: a failure to read where it went must not make it look failed.
+                return (try? LibZMQ.stringOption(handle, ZMQ_LAST_ENDPOINT, "ZMQ_LAST_ENDPOINT")) ?? nil
+            }
+            let record = Endpoint(mode: mode, address: resolved ?? endpoint, requested: endpoint)
+            attachedEndpoints.append(record)
+            logDebug("\(verb)", endpoint: record.address)
+        } catch {
+            logDebug("\(verb) failed", endpoint: endpoint, error: error)
+            throw error
+        }
+    }
+
+    /// Unbinds or disconnects through `call`, then forgets and logs where.
+    private func detach(_ mode: Endpoint.Mode, _ endpoint: String, _ call: (LibZMQ.Handle) throws -> Void) throws {
+        let verb = mode == .bind ? "unbind" : "disconnect"
+        do {
+            try refuseNUL(endpoint, verb)
+            try withHandle("\(verb) \(endpoint)", call)
+            attachedEndpoints.removeAll { $0.mode == mode && ($0.address == endpoint || $0.requested == endpoint) }
+            logDebug("\(verb)", endpoint: endpoint)
+        } catch {
+            logDebug("\(verb) failed", endpoint: endpoint, error: error)
+            throw error
+        }
     }
 
     /// Subscribes to messages starting with `topic`; the default, no topic, means every message.
@@ -64,10 +112,13 @@ extension Socket {
 
     /// Subscribes to messages starting with the UTF-8 bytes of `topic`.
     ///
-    /// - Throws: ``ZMQError/wrongSocketType`` on a socket type without subscriptions.
+    /// - Throws: ``ZMQError/wrongSocketType`` on a socket type without subscriptions;
+    ///   ``ZMQError/invalidArgument`` for a topic that holds a NUL byte (a binary topic is
+    ///   ``subscribe(_:)-([UInt8])``'s).
     @discardableResult
     public func subscribe(_ topic: String) throws -> Socket {
-        try subscribe(Array(topic.utf8))
+        try refuseNUL(topic, "subscribe")
+        return try subscribe(Array(topic.utf8))
     }
 
     /// Removes a subscription made with ``subscribe(_:)-([UInt8])``; the default removes the
@@ -83,10 +134,12 @@ extension Socket {
 
     /// Removes a subscription made with ``subscribe(_:)-(String)``.
     ///
-    /// - Throws: ``ZMQError/wrongSocketType`` on a socket type without subscriptions.
+    /// - Throws: ``ZMQError/wrongSocketType`` on a socket type without subscriptions;
+    ///   ``ZMQError/invalidArgument`` for a topic that holds a NUL byte.
     @discardableResult
     public func unsubscribe(_ topic: String) throws -> Socket {
-        try unsubscribe(Array(topic.utf8))
+        try refuseNUL(topic, "unsubscribe")
+        return try unsubscribe(Array(topic.utf8))
     }
 
     /// Joins `group` (up to 15 bytes), so that the DISH socket receives what RADIO sockets send in it.
@@ -118,14 +171,16 @@ extension Socket {
         guard type == .peer else {
             throw ZMQError.wrongSocketType.with("only PEER sockets have it").on(type, "connectPeer \(endpoint)")
         }
-        try validate(endpoint, "connectPeer")
-        return try withHandle("connectPeer \(endpoint)") { handle in try DraftAPI.connectPeer(handle, endpoint) }
+        var id: UInt32 = 0
+        try attach(.connect, endpoint) { handle in id = try DraftAPI.connectPeer(handle, endpoint) }
+        return id
     }
 
     private func changeGroup(_ group: String, join: Bool) throws {
         guard type == .dish else {
             throw ZMQError.wrongSocketType.with("only DISH sockets join groups").on(type, "\(join ? "join" : "leave") \(group)")
         }
+        try refuseNUL(group, join ? "join" : "leave")
         try withHandle("\(join ? "join" : "leave") \(group)") { handle in try DraftAPI.changeGroup(handle, group, join: join) }
     }
 

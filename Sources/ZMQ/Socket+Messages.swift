@@ -17,6 +17,7 @@ extension Socket {
     /// `group` (up to 15 bytes) to the DISH sockets that joined it. Leave them `nil` elsewhere.
     /// - Throws: as ``send(_:timeout:)-([UInt8],_)``.
     public func send(_ message: Message, routingID: UInt32? = nil, group: String? = nil, timeout: Duration? = nil) async throws {
+        if let group { try refuseNUL(group, "send in group") }
         let frame: UnsafeMutablePointer<zmq_msg_t>
         do {
             frame = try message.storage.shareForSending()

@@ -1,4 +1,5 @@
 internal import CZMQ
+import Logging
 import Synchronization
 
 /// A ZeroMQ socket with async send and receive.
@@ -56,6 +57,10 @@ public actor Socket {
     nonisolated let watchers = Locked<[WeakPollerCore]>([])
     /// The running proxy that owns the socket, so that ``close()`` can stop it (see `Socket+Proxy.swift`).
     var proxyLink: ProxyLink?
+    /// Where the socket is bound and connected, in the order of the calls (``endpoints``).
+    var attachedEndpoints: [Endpoint] = []
+    /// The logger given with ``setLogger(_:)``, if any (read without the actor by the slow path).
+    nonisolated let ownLogger = Locked<Logger?>(nil)
 
     /// Creates a socket of `type` in `context`.
     ///
@@ -165,6 +170,8 @@ public actor Socket {
             return true
         }
         guard closed else { return }
+        logDebug("close", endpoint: attachedEndpoints.isEmpty ? nil : attachedEndpoints.map(\.description).joined(separator: ", "))
+        attachedEndpoints.removeAll()
         unread.removeAll()
         waiters.failAll(with: ZMQError.socketClosed)
     }

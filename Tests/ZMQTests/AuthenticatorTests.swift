@@ -1,3 +1,4 @@
+import Logging
 import Testing
 @_spi(Fuzzing) @testable import ZMQ
 
@@ -99,21 +100,153 @@ struct AuthenticatorTests {
         }
     }
 
-    @Test func oneHandlerPerContextAndStopOrDropReleasesTheEndpoint() async throws {
+    @Test func oneAuthenticatorAtATimeAndANewOneStartsOnceTheLastStoppedOrWasDropped() async throws {
         try await withTimeout {
             let context = try Context()
             let first = try await Authenticator(context: context)
+            #expect(first.isRunning)
             await #expect(throws: ZMQError.addressInUse) { try await Authenticator(context: context) }
             await first.stop()
+            #expect(!first.isRunning)
             await first.stop()  // a second stop returns at once
-            // libzmq's reaper releases the inproc name shortly after the socket is closed.
-            try await eventually { (try? await Authenticator(context: context)) != nil }
-            // Each authenticator above was dropped without stop(): dropping one stops it too.
-            try await eventually {
-                guard let last = try? await Authenticator(context: context) else { return false }
-                await last.stop()
-                return true
+            let second = try await Authenticator(context: context)
+            await second.stop()
+            // Dropping one (without stop) frees the context for the next at once.
+            try await startAndDrop(context)
+            let last = try await Authenticator(context: context)
+            await last.stop()
+            await context.terminate()
+        }
+    }
+
+    @Test func anotherZAPHandlerBoundFirstIsRefused() async throws {
+        try await withTimeout {
+            let context = try Context()
+            let handler = try await Socket.rep(context: context).set(.linger, .zero).bind(Authenticator.endpoint)
+            await #expect(throws: ZMQError.addressInUse) { try await Authenticator(context: context) }
+            await handler.close()
+        }
+    }
+
+    // MARK: Failing closed
+
+    @Test func curveClientsAreRefusedAfterStopAndAfterDropUntilANewAuthenticatorRuns() async throws {
+        try await withTimeout(.seconds(30)) {
+            let context = try Context()
+            let curve = try await CurveServer(context: context)
+            let known = try CurveKeyPair()
+
+            let authenticator = try await Authenticator(context: context)
+            authenticator.allowCurveClients([known.publicKey])
+            #expect(try await curve.handshake(known) == .handshakeSucceeded)
+            await authenticator.stop()
+            // libzmq alone would accept this client now: the context's gate refuses it.
+            #expect(try await curve.handshake(known) == .handshakeFailedAuthentication)
+
+            try await Authenticator.run(context: context) { (running: Authenticator) async throws in
+                running.allowAnyCurveClient()
+                #expect(try await curve.handshake(known) == .handshakeSucceeded)
+                #expect(try await curve.handshake(try CurveKeyPair()) == .handshakeSucceeded)
             }
+            #expect(try await curve.handshake(known) == .handshakeFailedAuthentication, "refused once run's body ended")
+
+            try await startAndDrop(context) { $0.allowAnyCurveClient() }
+            #expect(try await curve.handshake(known) == .handshakeFailedAuthentication, "refused once dropped")
+
+            let again = try await Authenticator(context: context)
+            again.allowCurveClients([known.publicKey])
+            #expect(try await curve.handshake(known) == .handshakeSucceeded, "accepted again by a new one")
+            await again.stop()
+            await curve.close()
+        }
+    }
+
+    @Test func plainAndNullWithADomainAreRefusedWhenNoAuthenticatorRuns() async throws {
+        try await withTimeout(.seconds(30)) {
+            let context = try Context()
+            try await startAndDrop(context) { authenticator in
+                authenticator.setPasswords(["admin": "secret"])
+            }
+            let plainServer = try await Socket.pull(context: context).set(.linger, .zero).set(.plainServer, true)
+            let nullServer = try await Socket.pull(context: context).set(.linger, .zero).set(.zapDomain, "global")
+            for server in [plainServer, nullServer] {
+                let handshakes = try await server.monitor([.handshakeSucceeded, .handshakeFailedAuthentication])
+                let endpoint = try await bindFresh(server, .tcp)
+                let client = try await Socket.push(context: context).set(.linger, .zero).set(.reconnectInterval, nil)
+                if server === plainServer {
+                    try await client.set(.plainUsername, "admin").set(.plainPassword, "secret")
+                }
+                try await client.connect(endpoint)
+                try await client.send("let me in")
+                #expect(try await nextHandshake(handshakes) == .handshakeFailedAuthentication)
+                await handshakes.stop()
+                await client.close()
+                await server.close()
+            }
+        }
+    }
+
+    @Test func runInATaskGroupDecidesUntilCancelled() async throws {
+        try await withTimeout(.seconds(30)) {
+            let context = try Context()
+            let curve = try await CurveServer(context: context)
+            let client = try CurveKeyPair()
+            let authenticator = try await Authenticator(context: context)
+            authenticator.allowAnyCurveClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await authenticator.run() }
+                #expect(try await curve.handshake(client) == .handshakeSucceeded)
+                group.cancelAll()
+                try await group.waitForAll()
+            }
+            #expect(!authenticator.isRunning)
+            #expect(try await curve.handshake(client) == .handshakeFailedAuthentication)
+            await authenticator.run()  // returns at once once stopped
+            await curve.close()
+        }
+    }
+
+    @Test func aContextWithAGateIsStillReleasedAndTerminates() async throws {
+        try await withTimeout {
+            weak var released: Context?
+            do {
+                let context = try Context()
+                released = context
+                try await startAndDrop(context)
+            }
+            // The gate's thread holds the libzmq context only, never the Context: dropping the last
+            // reference terminates it, and the gate's blocking receive ends with ETERM.
+            #expect(released == nil)
+            let shutDown = try Context()
+            try await startAndDrop(shutDown)
+            shutDown.shutdown()
+            try await eventually {
+                do { _ = try await Authenticator(context: shutDown); return false } catch { return error as? ZMQError == .contextTerminated }
+            }
+        }
+    }
+
+    @Test func decisionsAreLoggedAtInfoWithWhoMechanismDomainAndWhy() async throws {
+        try await withTimeout(.seconds(30)) {
+            let records = RecordingLogHandler.Records()
+            let context = try Context(logger: Logger(label: "test") { _ in RecordingLogHandler(records, level: .trace) })
+            let curve = try await CurveServer(context: context, domain: "vault")
+            let known = try CurveKeyPair(), stranger = try CurveKeyPair()
+            try await Authenticator.run(context: context) { (authenticator: Authenticator) async throws in
+                authenticator.allowCurveClients([known.publicKey], domain: "vault")
+                #expect(try await curve.handshake(known) == .handshakeSucceeded)
+                #expect(try await curve.handshake(stranger) == .handshakeFailedAuthentication)
+            }
+            #expect(try await curve.handshake(known) == .handshakeFailedAuthentication)
+            await curve.close()
+            let decisions = records.all.filter { $0.metadata["zap.status"] != nil }
+            #expect(decisions.count == 3)
+            #expect(decisions.allSatisfy { $0.level == .info })
+            #expect(decisions.map { $0.metadata["zap.status"] } == ["200", "400", "400"])
+            #expect(decisions.map { $0.metadata["zap.identity"] } == [try Z85.encode(known.publicKey), try Z85.encode(stranger.publicKey), try Z85.encode(known.publicKey)])
+            #expect(decisions.allSatisfy { $0.metadata["zap.mechanism"] == "CURVE" && $0.metadata["zap.domain"] == "vault" && $0.metadata["zap.address"] == "127.0.0.1" })
+            #expect(decisions.map { $0.metadata["zap.reason"] } == ["OK", "Unknown CURVE key", "No authenticator is running"])
+            #expect(decisions.map { $0.metadata["zap.authenticator"] } == ["running", "running", "none"])
         }
     }
 
@@ -154,7 +287,7 @@ struct AuthenticatorTests {
 }
 
 /// The next handshake outcome the server's monitor reports.
-private func nextHandshake(_ handshakes: SocketMonitor) async throws -> SocketEvent.Kind? {
+func nextHandshake(_ handshakes: SocketMonitor) async throws -> SocketEvent.Kind? {
     for try await event in handshakes { return event.kind }
     return nil
 }
@@ -164,4 +297,54 @@ private func status(_ policy: ZAPPolicy, domain: String, _ mechanism: String, _ 
     let request = [Array("1.0".utf8), [1], Array(domain.utf8), Array("127.0.0.1".utf8), [], Array(mechanism.utf8)]
         + credentials.map { Array($0.utf8) }
     return policy.reply(to: request)[2...4].map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// Starts an authenticator on `context`, lets `configure` set it up, and drops it without `stop()`.
+func startAndDrop(_ context: Context, _ configure: (Authenticator) -> Void = { _ in }) async throws {
+    let authenticator = try await Authenticator(context: context)
+    configure(authenticator)
+}
+
+/// A CURVE server (a PULL socket over tcp) and the clients that try to get in.
+struct CurveServer {
+    let context: Context
+    let keys: CurveKeyPair
+    let server: Socket
+    let handshakes: SocketMonitor
+    let endpoint: String
+    private let clients = Locked<[Socket]>([])
+
+    init(context: Context, domain: String? = nil) async throws {
+        self.context = context
+        keys = try CurveKeyPair()
+        server = try await Socket.pull(context: context).set(.linger, .zero)
+            .set(.curveServer, true).set(.curveSecretKey, keys.secretKey)
+        if let domain { try await server.set(.zapDomain, domain) }
+        handshakes = try await server.monitor([.handshakeSucceeded, .handshakeFailedAuthentication])
+        endpoint = try await bindFresh(server, .tcp)
+    }
+
+    /// Connects a new client with `client`'s keys and returns how its handshake ended; an accepted
+    /// client's message is received, so the server is drained for the next one.
+    func handshake(_ client: CurveKeyPair) async throws -> SocketEvent.Kind? {
+        // No reconnection: a refused client would otherwise try again and report a second outcome.
+        let socket = try await Socket.push(context: context).set(.linger, .zero).set(.reconnectInterval, nil)
+            .set(.curveServerKey, keys.publicKey)
+            .set(.curvePublicKey, client.publicKey).set(.curveSecretKey, client.secretKey)
+            .connect(endpoint)
+        clients.withLock { $0.append(socket) }
+        try await socket.send("knock")
+        let outcome = try await nextHandshake(handshakes)
+        if outcome == .handshakeSucceeded {
+            #expect(try await server.recv() == Array("knock".utf8))
+        }
+        // A refused client retries; closing it now keeps it from handshaking again.
+        await socket.close()
+        return outcome
+    }
+
+    func close() async {
+        await handshakes.stop()
+        await server.close()
+    }
 }

@@ -244,7 +244,8 @@ extension Socket {
 
     /// The rest of ``perform(_:timeout:_:)`` once the operation would block or others wait ahead:
     /// wait in line. The caller has been counted in `direction`'s line by
-    /// ``attemptAtOnce(_:timeout:spin:_:_:)``.
+    /// ``attemptAtOnce(_:timeout:spin:_:_:)``. An error it throws is logged at `debug` (only here:
+    /// the fast path never touches the logger).
     @inline(never)
     nonisolated(nonsending) func performSlowly<R>(
         _ direction: Direction,
@@ -255,11 +256,14 @@ extension Socket {
         do {
             return try await waitInLine(direction, timeout: timeout, committed: committed, attempt)
         } catch {
-            throw ZMQError.adding(type, direction.operation, to: error)
+            let error = ZMQError.adding(type, direction.operation, to: error)
+            logDebug("\(direction.operation) failed after waiting", error: error)
+            throw error
         }
     }
 
-    /// ``performSlowly(_:timeout:committed:_:)`` without the operation and socket type in its errors.
+    /// ``performSlowly(_:timeout:committed:_:)``'s wait, without the operation and socket type in
+    /// its errors.
     private nonisolated(nonsending) func waitInLine<R>(
         _ direction: Direction,
         timeout: Duration?,

@@ -72,5 +72,21 @@ elif role == "dealer":  # sends COUNT multipart messages, checks each comes back
         s.send_multipart(frames)
         if s.recv_multipart() != list(reversed(frames)):
             fail(f"reply {i} is not the request reversed")
+elif role == "create-certificates":  # ENDPOINT is a directory: writes python.key(_secret), prints the keys
+    import zmq.auth
+    _, secret_file = zmq.auth.create_certificates(endpoint, "python", metadata={"made-by": "pyzmq"})
+    public, secret = zmq.auth.load_certificate(secret_file)
+    print(public.decode(), flush=True)
+    print(secret.decode(), flush=True)
+elif role == "load-certificate":  # ENDPOINT is a certificate file: prints its public and secret key
+    import zmq.auth
+    public, secret = zmq.auth.load_certificate(endpoint)
+    print(public.decode(), flush=True)
+    print(secret.decode() if secret else "None", flush=True)
+elif role == "load-certificates":  # ENDPOINT is a directory: prints the public keys of its *.key files
+    import zmq.auth
+    for public in sorted(zmq.auth.load_certificates(endpoint)):
+        print(public.decode(), flush=True)
+    print("end", flush=True)
 else:
     fail(f"unknown role {role}")
