@@ -91,7 +91,10 @@ final class StandardInput: Sendable {
 
     init(codec: MessageCodec, raw: Bool, window: Int = 64) {
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
-        let slots = DispatchSemaphore(value: window)
+        // Starts at 0 and is raised to `window`: libdispatch traps when a semaphore is freed below
+        // its initial value, as this one is when the sender stops before the input's end.
+        let slots = DispatchSemaphore(value: 0)
+        for _ in 0..<window { slots.signal() }
         self.events = events
         self.slots = slots
         DispatchQueue(label: "zmq.stdin").async {

@@ -94,8 +94,13 @@ struct PatternPlan: Sendable {
         }
         if case .reply(.fixed(let reply)) = role, reply.isEmpty { throw ValidationError("--reply needs a message") }
         self.topics = topics
-        let receivesOnly: Bool = if case .receiver = role { true } else { false }
-        settings = try SocketSettings(socket, defaultLinger: receivesOnly ? .zero : nil)
+        // Without --linger: forever for a command that sends, so that the end of its input loses
+        // nothing; a second for PUB and XPUB, whose connecting side would otherwise keep messages
+        // for a subscriber that left (libzmq keeps a connecting socket's queue for a reconnection);
+        // zero for one that only receives (a SUB's queued subscription to a peer that never came
+        // would keep it from exiting).
+        let defaultLinger: Duration? = if case .receiver = role { .zero } else if type == .pub || type == .xpub { .seconds(1) } else { nil }
+        settings = try SocketSettings(socket, defaultLinger: defaultLinger)
     }
 
     /// Runs the command to its end (see ``Session/run(_:settings:interruptedStatus:showSent:showReceived:onStatistics:_:)``).

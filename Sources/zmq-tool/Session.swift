@@ -73,7 +73,8 @@ final class Session: Sendable {
         }
         let work = Task { try await body(session) }
         let cleaningUp = Counter()
-        let signals = Signals(onTerminate: { count in
+        let signals = Signals.shared
+        signals.route(onTerminate: { count in
             // The first signal cancels the work, which then closes the sockets with their linger; a
             // signal during that close (or a second one) ends the process at once.
             if count == 1 && cleaningUp.value == 0 {
@@ -105,7 +106,6 @@ final class Session: Sendable {
         }
         await session.close(lingering: failure == nil)
         if signals.terminated { status = interruptedStatus }
-        withExtendedLifetime(signals) {}
         if let failure { throw failure }
         if status != 0 { throw ExitCode(status) }
     }

@@ -4,7 +4,7 @@ import ZMQ
 /// The options every socket command takes: delivery, identity, output on standard error, security.
 struct SocketOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "How long unsent messages are kept for delivery when the socket closes: a duration (0, 500ms, 5s) or 'forever' (the default, except 0 for sub, pull and monitor).",
+        "How long unsent messages are kept for delivery when the socket closes: a duration (0, 500ms, 5s) or 'forever' (the default; 1s for pub and xpub, 0 for sub, pull and monitor).",
         valueName: "duration"))
     var linger: LingerArgument?
 
@@ -107,9 +107,7 @@ struct SocketSettings: Sendable {
     var stats: Bool
     var security: Security
 
-    /// - Parameter defaultLinger: The linger without `--linger`: forever for a command that sends (so
-    ///   that the end of its input loses nothing), zero for one that only receives (a SUB's queued
-    ///   subscription to a peer that never came would otherwise keep it from exiting).
+    /// - Parameter defaultLinger: The linger without `--linger` (`nil`: forever).
     init(_ options: SocketOptions, defaultLinger: Duration? = nil) throws {
         linger = options.linger.map(\.duration) ?? defaultLinger
         highWaterMark = options.hwm

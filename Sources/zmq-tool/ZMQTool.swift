@@ -51,9 +51,8 @@ struct ZMQTool: AsyncParsableCommand {
         } catch {
             finish(error)
         }
-        // Signals are blocked before any thread starts, so that every thread inherits the mask and
-        // only the Dispatch sources see them (see Signals.swift).
-        if command is any SocketCommand { Signals.blockTerminationSignals() }
+        // Before any thread starts, and before the first suspension (see Signals.swift).
+        if command is any SocketCommand { Signals.install() }
         do {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
