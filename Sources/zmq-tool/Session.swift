@@ -71,7 +71,9 @@ final class Session: Sendable {
         } catch {
             throw ToolFailure.runtime("\(error)", command: name)
         }
-        let work = Task { try await body(session) }
+        // The handlers are in place before the work starts: a signal that comes as soon as the
+        // work has printed its "bound" line is never missed.
+        let work = WorkHandle()
         let cleaningUp = Counter()
         let signals = Signals.shared
         signals.route(onTerminate: { count in
@@ -83,9 +85,11 @@ final class Session: Sendable {
                 _exit(interruptedStatus)
             }
         }, onStatistics: { onStatistics(session) })
+        let task = Task { try await body(session) }
+        work.start(task)
         let reporter = settings.stats ? Task { await session.reportEverySecond(sent: showSent, received: showReceived) } : nil
 
-        let result = await work.result
+        let result = await task.result
         cleaningUp.add(1)
         reporter?.cancel()
         var failure: ToolFailure?
@@ -144,5 +148,26 @@ final class Session: Sendable {
     /// Writes a message line to standard output.
     func print(_ frames: [[UInt8]], _ codec: MessageCodec) async throws {
         try await Output.standard.write(codec.encode(frames))
+    }
+}
+
+/// The running work of a session, which a signal may cancel even before it has started.
+final class WorkHandle: Sendable {
+    private let state = Mutex<(task: Task<Void, any Error>?, cancelled: Bool)>((nil, false))
+
+    func start(_ task: Task<Void, any Error>) {
+        let cancelled = state.withLock { state in
+            state.task = task
+            return state.cancelled
+        }
+        if cancelled { task.cancel() }
+    }
+
+    func cancel() {
+        let task = state.withLock { state in
+            state.cancelled = true
+            return state.task
+        }
+        task?.cancel()
     }
 }
