@@ -26,17 +26,52 @@ struct ProcessTimedOut: Error, CustomStringConvertible {
 
 /// A child process with pipes for its standard input, output and error, started with `posix_spawn`
 /// (Foundation's `Process` leaks on Linux, which the address sanitizer reports, and passes on the
-/// blocked signal mask of the thread that starts it). Output is collected by Dispatch threads (their
-/// reads block), never on Swift's cooperative pool; every wait has a deadline, and a child still
-/// running when the test lets go of it is killed.
+/// blocked signal mask of the thread that starts it). Threads of its own read the output and wait for
+/// the exit (their calls block; never on Swift's cooperative pool), and wake the test's waits when
+/// something changed: nothing polls, so the tests add no load beyond the processes themselves. Every
+/// wait has a deadline, and a child still running when the test lets go of it is killed.
 final class ToolProcess: @unchecked Sendable {
     let arguments: [String]
     private let pid: pid_t
     private let input: Mutex<Int32?>
-    private let output = Mutex<[UInt8]>([])
-    private let errors = Mutex<[UInt8]>([])
-    private let readersDone = Atomic<Int>(0)
-    private let status = Mutex<Int32?>(nil)
+    private let shared = Shared()
+
+    /// What the reader and reaper threads update; they hold this, not the process, so that dropping
+    /// the process kills the child.
+    private final class Shared: Sendable {
+        let output = Mutex<[UInt8]>([])
+        let errors = Mutex<[UInt8]>([])
+        /// The exit status, once reaped, and how many of the output streams have ended.
+        let state = Mutex<(status: Int32?, streamsEnded: Int, version: Int, waiters: [CheckedContinuation<Void, Never>])>(
+            (nil, 0, 0, []))
+
+        /// Wakes every waiter: something changed.
+        func changed(_ update: (inout (status: Int32?, streamsEnded: Int)) -> Void = { _ in }) {
+            let waiters = state.withLock { state in
+                var fields = (status: state.status, streamsEnded: state.streamsEnded)
+                update(&fields)
+                (state.status, state.streamsEnded) = fields
+                state.version += 1
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+
+        var version: Int { state.withLock { $0.version } }
+
+        /// Returns once something changed after `version`.
+        func waitForChange(after version: Int) async {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state -> Bool in
+                    if state.version != version { return true }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
+    }
 
     /// Runs `zmq` with `arguments`.
     convenience init(_ arguments: String..., closeOutput: Bool = false) throws {
@@ -52,13 +87,15 @@ final class ToolProcess: @unchecked Sendable {
         guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
             throw POSIXError(.init(rawValue: errno) ?? .EIO)
         }
+        // The test's own ends are not inherited by the children of later tests.
+        for fd in [inPipe[1], outPipe[0], errPipe[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        for fd in inPipe + outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        for fd in [inPipe[0], outPipe[1], errPipe[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -83,34 +120,43 @@ final class ToolProcess: @unchecked Sendable {
         }
         self.pid = pid
         input = Mutex(inPipe[1])
+        let shared = self.shared
         if closeOutput {
             close(outPipe[0])
-            readersDone.add(1, ordering: .relaxed)
+            shared.changed { $0.streamsEnded += 1 }
         } else {
-            collect(outPipe[0]) { [self] bytes in output.withLock { $0 += bytes } }
+            Self.collect(outPipe[0], shared) { bytes in shared.output.withLock { $0 += bytes } }
         }
-        collect(errPipe[0]) { [self] bytes in errors.withLock { $0 += bytes } }
+        Self.collect(errPipe[0], shared) { bytes in shared.errors.withLock { $0 += bytes } }
+        let child = pid
+        startThread {
+            var raw: Int32 = 0
+            while waitpid(child, &raw, 0) < 0 && errno == EINTR {}
+            let code = raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+            shared.changed { $0.status = code }
+        }
     }
 
     deinit {
-        if status.withLock({ $0 }) == nil {
-            kill(pid, SIGKILL)
-            _ = reap(blocking: true)
-        }
+        if !hasExited { kill(pid, SIGKILL) }  // the reaper thread collects it
         closeInput()
     }
 
-    private func collect(_ fd: Int32, _ append: @escaping @Sendable (ArraySlice<UInt8>) -> Void) {
-        DispatchQueue.global().async { [self] in
+    /// Reads `fd` to its end on a thread of its own: a blocking read on `DispatchQueue.global()` would
+    /// hold one of the few threads Swift's concurrency runs on (on Linux the same pool), and starve
+    /// the tests running beside this one.
+    private static func collect(_ fd: Int32, _ shared: Shared, _ append: @escaping @Sendable (ArraySlice<UInt8>) -> Void) {
+        startThread {
             var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
                 let count = read(fd, &chunk, chunk.count)
                 if count < 0 && errno == EINTR { continue }
                 if count <= 0 { break }
                 append(chunk[0..<count])
+                shared.changed()
             }
             close(fd)
-            readersDone.add(1, ordering: .relaxed)
+            shared.changed { $0.streamsEnded += 1 }
         }
     }
 
@@ -120,15 +166,14 @@ final class ToolProcess: @unchecked Sendable {
     func write(_ text: String) {
         input.withLock { fd in
             guard let fd else { return }
-            var bytes = Array(text.utf8)
+            let bytes = Array(text.utf8)
             var offset = 0
             while offset < bytes.count {
-                let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
                 if written < 0 && errno == EINTR { continue }
                 if written <= 0 { return }
                 offset += written
             }
-            bytes.removeAll()
         }
     }
 
@@ -142,22 +187,31 @@ final class ToolProcess: @unchecked Sendable {
 
     // MARK: Output
 
-    var stdout: String { String(decoding: output.withLock { $0 }, as: UTF8.self) }
-    var stderr: String { String(decoding: errors.withLock { $0 }, as: UTF8.self) }
+    var stdout: String { String(decoding: shared.output.withLock { $0 }, as: UTF8.self) }
+    var stderr: String { String(decoding: shared.errors.withLock { $0 }, as: UTF8.self) }
     var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
     var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
 
-    /// Waits until `condition` holds for the output so far (checking every millisecond or so), or
-    /// fails at the deadline with what the child wrote.
+    /// Waits until `condition` holds for the process (checked whenever it wrote or exited), or fails
+    /// at the deadline with what it wrote.
     func waitUntil(_ what: String, within limit: Duration = .seconds(20),
                    _ condition: (ToolProcess) -> Bool) async throws {
         let deadline = ContinuousClock.now + limit
-        while !condition(self) {
-            if ContinuousClock.now > deadline {
+        let shared = self.shared
+        // Wakes the waits below at the deadline, so that a process that writes nothing more fails in time.
+        let alarm = Task {
+            try? await Task.sleep(until: deadline)
+            shared.changed()
+        }
+        defer { alarm.cancel() }
+        while true {
+            let version = shared.version
+            if condition(self) { return }
+            if ContinuousClock.now >= deadline {
                 throw ProcessTimedOut(what: what, description:
                     "zmq \(arguments.joined(separator: " ")): no \(what) within \(limit); stdout: \(stdout.debugDescription) stderr: \(stderr.debugDescription)")
             }
-            try await Task.sleep(for: .milliseconds(2))
+            await shared.waitForChange(after: version)
         }
     }
 
@@ -179,38 +233,39 @@ final class ToolProcess: @unchecked Sendable {
     // MARK: Ending
 
     /// Whether the child has exited (without waiting).
-    var hasExited: Bool { reap(blocking: false) != nil }
+    var hasExited: Bool { shared.state.withLock { $0.status != nil } }
 
     func signal(_ number: Int32) {
-        if status.withLock({ $0 }) == nil { kill(pid, number) }
+        if !hasExited { kill(pid, number) }
     }
 
     /// Waits for the child to exit, and for its output to be complete; its exit status (128 + the
-    /// signal if one killed it).
+    /// signal if one killed it). At the deadline the child is killed and the wait fails.
     @discardableResult
     func exitStatus(within limit: Duration = .seconds(20)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + limit
-        while true {
-            if let code = reap(blocking: false), readersDone.load(ordering: .relaxed) == 2 { return code }
-            if ContinuousClock.now > deadline {
-                signal(SIGKILL)
-                throw ProcessTimedOut(what: "exit", description:
-                    "zmq \(arguments.joined(separator: " ")) did not exit within \(limit); stdout: \(stdout.debugDescription) stderr: \(stderr.debugDescription)")
+        do {
+            try await waitUntil("exit", within: limit) { process in
+                process.shared.state.withLock { $0.status != nil && $0.streamsEnded == 2 }
             }
-            try await Task.sleep(for: .milliseconds(2))
+        } catch {
+            signal(SIGKILL)
+            throw error
         }
+        return shared.state.withLock { $0.status! }
     }
+}
 
-    private func reap(blocking: Bool) -> Int32? {
-        status.withLock { status in
-            if let status { return status }
-            var raw: Int32 = 0
-            var result: pid_t
-            repeat { result = waitpid(pid, &raw, blocking ? 0 : WNOHANG) } while result < 0 && errno == EINTR
-            guard result == pid else { return nil }
-            let code = raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
-            status = code
-            return code
-        }
+/// Runs `body` on a new detached thread.
+private func startThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
+    var thread = pthread_t()
+    let started = pthread_create(&thread, nil, { context in
+        Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
+        return nil
+    }, Unmanaged.passRetained(Box(body)).toOpaque())
+    precondition(started == 0, "cannot start a reader thread")
+    pthread_detach(thread)
 }

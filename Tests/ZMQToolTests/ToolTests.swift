@@ -31,9 +31,14 @@ func jsonFrames(_ line: String) throws -> [[UInt8]] {
     }
 }
 
-/// The `zmq` tool, run as a subprocess against itself, the library's sockets and pyzmq.
+/// The `zmq` tool, run as a subprocess against itself, the library's sockets and pyzmq. One test at a
+/// time (`.serialized` covers the nested suites): each starts processes of its own, and running them
+/// all at once would load the machine that the library's tests share.
 @Suite(.serialized, .timeLimit(.minutes(1)))
-struct PatternCommandTests {
+struct ZMQToolTests {}
+
+extension ZMQToolTests {
+@Suite struct PatternCommandTests {
     @Test(arguments: ["tcp", "ipc"])
     func pushPipesIntoPull(transport: String) async throws {
         try await withTimeout {
@@ -175,9 +180,10 @@ struct PatternCommandTests {
         }
     }
 }
+}
 
-@Suite(.serialized, .timeLimit(.minutes(1)))
-struct FormatTests {
+extension ZMQToolTests {
+@Suite struct FormatTests {
     @Test func jsonOutputParsesBackToTheFramesSent() async throws {
         try await withTimeout {
             let pull = try ToolProcess("pull", "--bind", freshIPC(), "--format", "json", "--count", "3")
@@ -254,9 +260,10 @@ struct FormatTests {
         }
     }
 }
+}
 
-@Suite(.serialized, .timeLimit(.minutes(1)))
-struct ExitStatusTests {
+extension ZMQToolTests {
+@Suite struct ExitStatusTests {
     @Test(arguments: [
         (["push"], "give at least one endpoint"),
         (["push", "foo://x"], "unknown transport 'foo'"),
@@ -381,9 +388,10 @@ struct ExitStatusTests {
         }
     }
 }
+}
 
-@Suite(.serialized, .timeLimit(.minutes(1)))
-struct ToolCommandTests {
+extension ZMQToolTests {
+@Suite struct ToolCommandTests {
     @Test func proxyStreamsAndReportsItsStatistics() async throws {
         try await withTimeout {
             let proxy = try ToolProcess("proxy", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "--kind", "streamer")
@@ -514,11 +522,12 @@ struct ToolCommandTests {
         }
     }
 }
+}
 
+extension ZMQToolTests {
 /// pyzmq on the other end (CI installs it and sets SWIFT_ZMQ_REQUIRE_PYZMQ=1, so that a missing
 /// pyzmq fails instead of skipping).
-@Suite(.serialized, .timeLimit(.minutes(1)),
-       .enabled(if: PyZMQ.available || ProcessInfo.processInfo.environment["SWIFT_ZMQ_REQUIRE_PYZMQ"] == "1"))
+@Suite(.enabled(if: PyZMQ.available || ProcessInfo.processInfo.environment["SWIFT_ZMQ_REQUIRE_PYZMQ"] == "1"))
 struct PyZMQPeerTests {
     @Test func pyzmqPullReceivesFromZmqPush() async throws {
         try await withTimeout {
@@ -553,6 +562,7 @@ struct PyZMQPeerTests {
             #expect(try await python.exitStatus() == 0, "\(python.stderr)")
         }
     }
+}
 }
 
 enum PyZMQ {
