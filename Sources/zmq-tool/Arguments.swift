@@ -11,14 +11,16 @@ struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertibl
         let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600)]
         var number = Substring(argument)
         var scale = 1.0
+        var unit = "s"
         for (suffix, factor) in units where argument.hasSuffix(suffix) {
             number = argument.dropLast(suffix.count)
             scale = factor
+            unit = ""
             break
         }
         guard let value = Double(number), value.isFinite, value >= 0, value * scale < 1e9 else { return nil }
         duration = .nanoseconds(Int64((value * scale * 1e9).rounded()))
-        text = argument
+        text = argument + unit  // "2" reads back as "2s"
     }
 
     var description: String { text }
