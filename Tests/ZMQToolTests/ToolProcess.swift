@@ -109,8 +109,14 @@ final class ToolProcess: @unchecked Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // Under the address sanitizer the child's leak check prints the suppressions it used on
+        // stderr (where the tests read its one-line errors) unless told not to.
+        var environment = ProcessInfo.processInfo.environment
+        if let options = environment["LSAN_OPTIONS"] { environment["LSAN_OPTIONS"] = options + " print_suppressions=0" }
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid = pid_t()
-        let started = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
+        let started = posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
         close(inPipe[0])
         close(outPipe[1])
         close(errPipe[1])
