@@ -30,8 +30,8 @@ final class Session: Sendable {
     let context: Context
     let settings: SocketSettings
     let traffic = Traffic()
-    private let sockets = Mutex<[Socket]>([])
-    private let authenticator = Mutex<Authenticator?>(nil)
+    private let sockets = Protected<[Socket]>([])
+    private let authenticator = Protected<Authenticator?>(nil)
 
     private init(name: String, settings: SocketSettings) throws {
         self.name = name
@@ -153,7 +153,7 @@ final class Session: Sendable {
 
 /// The running work of a session, which a signal may cancel even before it has started.
 final class WorkHandle: Sendable {
-    private let state = Mutex<(task: Task<Void, any Error>?, cancelled: Bool)>((nil, false))
+    private let state = Protected<(task: Task<Void, any Error>?, cancelled: Bool)>((nil, false))
 
     func start(_ task: Task<Void, any Error>) {
         let cancelled = state.withLock { state in

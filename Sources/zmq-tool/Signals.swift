@@ -31,7 +31,7 @@ final class Signals: Sendable {
         return installed
     }
 
-    private let state = Mutex(State())
+    private let state = Protected(State())
     private let queue = DispatchQueue(label: "zmq.signals")
     nonisolated(unsafe) private var sources: [any DispatchSourceSignal] = []
 

@@ -33,16 +33,16 @@ struct ProcessTimedOut: Error, CustomStringConvertible {
 final class ToolProcess: @unchecked Sendable {
     let arguments: [String]
     private let pid: pid_t
-    private let input: Mutex<Int32?>
+    private let input: Protected<Int32?>
     private let shared = Shared()
 
     /// What the reader and reaper threads update; they hold this, not the process, so that dropping
     /// the process kills the child.
     private final class Shared: Sendable {
-        let output = Mutex<[UInt8]>([])
-        let errors = Mutex<[UInt8]>([])
+        let output = Protected<[UInt8]>([])
+        let errors = Protected<[UInt8]>([])
         /// The exit status, once reaped, and how many of the output streams have ended.
-        let state = Mutex<(status: Int32?, streamsEnded: Int, version: Int, waiters: [CheckedContinuation<Void, Never>])>(
+        let state = Protected<(status: Int32?, streamsEnded: Int, version: Int, waiters: [CheckedContinuation<Void, Never>])>(
             (nil, 0, 0, []))
 
         /// Wakes every waiter: something changed.
@@ -125,7 +125,7 @@ final class ToolProcess: @unchecked Sendable {
             throw POSIXError(.init(rawValue: started) ?? .EIO)
         }
         self.pid = pid
-        input = Mutex(inPipe[1])
+        input = Protected(inPipe[1])
         let shared = self.shared
         if closeOutput {
             close(outPipe[0])
