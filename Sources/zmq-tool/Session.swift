@@ -87,7 +87,8 @@ final class Session: Sendable {
         }, onStatistics: { onStatistics(session) })
         let task = Task { try await body(session) }
         work.start(task)
-        let reporter = settings.stats ? Task { await session.reportEverySecond(sent: showSent, received: showReceived) } : nil
+        // (The proxy reports its own statistics; the monitor has none.)
+        let reporter = settings.stats && (showSent || showReceived) ? Task { await session.reportEverySecond(sent: showSent, received: showReceived) } : nil
 
         let result = await task.result
         cleaningUp.add(1)
