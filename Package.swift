@@ -7,6 +7,11 @@ let package = Package(
         .library(name: "ZMQ", targets: ["ZMQ"]),
         .executable(name: "zmq-demo", targets: ["zmq-demo"]),
         .executable(name: "zmq-bench", targets: ["zmq-bench"]),
+        .executable(name: "zmq", targets: ["zmq-tool"]),
+    ],
+    dependencies: [
+        // The command-line tool's parser only; the ZMQ library depends on nothing.
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     dependencies: [
         // The one dependency of the core library: the Logger a user hands to a context or socket.
@@ -34,12 +39,32 @@ let package = Package(
         // The benchmark (Benchmarks/README.md): `swift run -c release zmq-bench WORKLOAD SIZE COUNT`.
         .executableTarget(
             name: "zmq-bench",
+            dependencies: ["BenchmarkWorkloads"]
+        ),
+        // The benchmark's workloads, shared by zmq-bench and `zmq bench`.
+        .target(
+            name: "BenchmarkWorkloads",
             dependencies: ["ZMQ"]
+        ),
+        // The `zmq` command-line tool (Sources/ZMQ/ZMQ.docc/CommandLineTool.md): `swift run zmq --help`.
+        .executableTarget(
+            name: "zmq-tool",
+            dependencies: [
+                "ZMQ",
+                "BenchmarkWorkloads",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(
             name: "ZMQTests",
             dependencies: ["ZMQ", .product(name: "Logging", package: "swift-log")],
             exclude: ["Interop/peer.py"]  // run by the interop tests with python3 and pyzmq
+        ),
+        // End-to-end tests of the `zmq` tool: they run the built binary (which `swift build` and
+        // `swift test` build) as a subprocess.
+        .testTarget(
+            name: "ZMQToolTests",
+            dependencies: ["ZMQ"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,5 @@
 /// The workloads of Benchmarks/README.md, named as `Benchmarks/reference.c` and `pyzmq_reference.py` name them.
-enum Workload: String, CaseIterable {
+package enum Workload: String, CaseIterable {
     case thrInproc = "thr-inproc"
     case thrIPC = "thr-ipc"
     case thrTCP = "thr-tcp"
@@ -20,20 +20,20 @@ enum Workload: String, CaseIterable {
 }
 
 /// The command line: `zmq-bench [--rss] WORKLOAD SIZE COUNT`.
-struct Arguments {
-    var workload: Workload
-    var size: Int
-    var count: Int
+package struct Arguments {
+    package var workload: Workload
+    package var size: Int
+    package var count: Int
     /// Print the peak resident set size to stderr at the end (stdout stays one line).
-    var reportRSS: Bool
+    package var reportRSS: Bool
     /// The sequence number of a message the sender leaves out, to show that a lost message fails the run.
-    var lose: Int?
+    package var lose: Int?
 
     /// Large enough for every workload of Benchmarks/README.md (64 KiB) with room to spare; small enough
     /// that the two pipes' high-water marks (2 x 1000 messages) cannot exhaust memory.
     static let maximumSize = 1 << 20
 
-    static let usage = """
+    package static let usage = """
         usage: zmq-bench [--rss] WORKLOAD SIZE COUNT
           WORKLOAD  \(Workload.allCases.map(\.rawValue).joined(separator: " | "))
           SIZE      message size in bytes, 0...\(maximumSize); paced-*: messages per second per socket;
@@ -46,11 +46,11 @@ struct Arguments {
           --lose N  the sender leaves out message N (a self-check: the run must fail)
         """
 
-    struct Invalid: Error {
-        let message: String
+    package struct Invalid: Error {
+        package let message: String
     }
 
-    init(_ arguments: some Sequence<String>) throws(Invalid) {
+    package init(_ arguments: some Sequence<String>) throws(Invalid) {
         var reportRSS = false
         var lose: Int?
         var positional: [String] = []

@@ -58,13 +58,13 @@ final class Watchdog: Sendable {
 }
 
 /// Reports a failed run on stderr and exits non-zero, so that `compare` records no number for it.
-func fail(_ message: String) -> Never {
+package func fail(_ message: String) -> Never {
     printError("zmq-bench: \(message)")
     exit(1)
 }
 
 /// Writes `line` to stderr (file descriptor 2: the C `stderr` global is not concurrency-safe).
-func printError(_ line: String) {
+package func printError(_ line: String) {
     var line = line + "\n"
     line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
