@@ -10,10 +10,8 @@ let package = Package(
         .executable(name: "zmq", targets: ["zmq-tool"]),
     ],
     dependencies: [
-        // The command-line tool's parser only; the ZMQ library depends on nothing.
+        // The command-line tool's parser only (the zmq-tool target).
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-    ],
-    dependencies: [
         // The one dependency of the core library: the Logger a user hands to a context or socket.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         // Documentation only: `swift package generate-documentation --target ZMQ` (see ZMQ.docc).

@@ -298,7 +298,7 @@ extension ZMQToolTests {
             let endpoint = try await first.boundEndpoint()
             let second = try ToolProcess("pull", "--bind", endpoint)
             #expect(try await second.exitStatus() == 1)
-            #expect(second.stderrLines == ["zmq pull: error: bind \(endpoint): Address already in use"])
+            #expect(second.stderrLines == ["zmq pull: error: bind \(endpoint) on PULL socket: Address already in use"])
             first.signal(SIGTERM)
             #expect(try await first.exitStatus() == 0)
         }
@@ -464,6 +464,31 @@ extension ZMQToolTests {
             let wrong = try ToolProcess("req", endpoint, "--message", "x", "--timeout", "200ms", "-q",
                                         "--curve-server-key", try Z85.encode(other.publicKey))
             #expect(try await wrong.exitStatus() == 1)
+        }
+    }
+
+    @Test func keygenWritesCertificateFilesTheLibraryLoads() async throws {
+        try await withTimeout {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zmq-keygen-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let keygen = try ToolProcess("keygen", "--output", "\(directory)/server")
+            #expect(try await keygen.exitStatus() == 0, "\(keygen.stderr)")
+            let lines = keygen.stdoutLines
+            try #require(lines.count == 3 && lines[0].hasPrefix("public-key: "), "\(lines)")
+            #expect(lines[1] == "public-file: \(directory)/server.key")
+            #expect(lines[2] == "secret-file: \(directory)/server.key_secret")
+            #expect(!keygen.stdout.contains("secret-key"), "the secret key is not printed")
+            let publicKey = try Z85.decode(String(lines[0].dropFirst(12)))
+            let pair = try #require(try CurveCertificate(contentsOfFile: "\(directory)/server.key_secret").keyPair)
+            #expect(pair.publicKey == publicKey)
+            #expect(try CurveCertificate(contentsOfFile: "\(directory)/server.key").publicKey == publicKey)
+            let mode = try FileManager.default.attributesOfItem(atPath: "\(directory)/server.key_secret")[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+
+            let unwritable = try ToolProcess("keygen", "--output", "\(directory)/missing/server")
+            #expect(try await unwritable.exitStatus() == 1)
+            #expect(unwritable.stderrLines.count == 1 && unwritable.stderrLines[0].contains("missing/server.key"), "\(unwritable.stderrLines)")
         }
     }
 
