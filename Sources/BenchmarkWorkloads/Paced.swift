@@ -13,6 +13,11 @@ func cpuSeconds() -> Double {
     return user + system
 }
 
+/// EXPERIMENT: ZMQ_BENCH_EXECUTOR=reactor runs the paced tasks on ReactorExecutor.
+let benchMode = getenv("ZMQ_BENCH_EXECUTOR").map { String(cString: $0) } ?? ""
+let benchExecutor: (any TaskExecutor)? = benchMode == "reactor" || benchMode == "receivers" ? ReactorExecutor.shared : nil
+let senderExecutor: (any TaskExecutor)? = benchMode == "reactor" ? ReactorExecutor.shared : nil
+
 /// The 4-byte message every paced sender sends, as the reference programs do.
 let pacedMessage: [UInt8] = [1, 2, 3, 4]
 
@@ -61,8 +66,8 @@ func paced(tcp: Bool, rate: Int, pairs: Int, watchdog: Watchdog) async throws ->
     let start = cpuSeconds()
     try await withThrowingTaskGroup(of: Void.self) { group in
         for (pull, push) in sockets {
-            group.addTask { try await pacedReceive(pull, count: perSocket, watchdog: watchdog) }
-            group.addTask { try await pacedSend(push, rate: rate, count: perSocket) }
+            group.addTask(executorPreference: benchExecutor) { try await pacedReceive(pull, count: perSocket, watchdog: watchdog) }
+            group.addTask(executorPreference: senderExecutor) { try await pacedSend(push, rate: rate, count: perSocket) }
         }
         try await group.waitForAll()
     }
@@ -95,7 +100,7 @@ func pacedReceiveOnly(rate: Int, pairs: Int, watchdog: Watchdog) async throws ->
     let child = spawn(sender, ["paced-send", String(rate)] + endpoints)
     try await withThrowingTaskGroup(of: Void.self) { group in
         for pull in pulls {
-            group.addTask { try await pacedReceive(pull, count: perSocket, watchdog: watchdog) }
+            group.addTask(executorPreference: benchExecutor) { try await pacedReceive(pull, count: perSocket, watchdog: watchdog) }
         }
         try await group.waitForAll()
     }

@@ -19,6 +19,9 @@
 // timerfd is not part of Swift's Glibc module either; the reactor ends timed-out waits with one.
 #include <sys/timerfd.h>
 
+// eventfd, for the same reason: it wakes the reactor when a task is queued on ReactorExecutor.
+#include <sys/eventfd.h>
+
 #ifndef ZMQ_SERVER
 #define ZMQ_SERVER 12
 #define ZMQ_CLIENT 13

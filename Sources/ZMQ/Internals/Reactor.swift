@@ -34,6 +34,26 @@ final class Reactor: Sendable {
     private let timers = Locked(Timers())
     /// The epoll token of the timerfd; socket tokens start at 1.
     private static let timerToken: UInt64 = 0
+    /// The jobs of tasks that prefer ``ReactorExecutor``, run on this thread between epoll waits.
+    private let jobs = Locked(Jobs())
+    /// Signalled by ``enqueue(_:)`` when the thread sleeps in epoll with no job to run.
+    private let wakeUp: System.Event
+    /// The epoll token of `wakeUp`.
+    private static let wakeUpToken: UInt64 = .max
+
+    /// The reactor thread's ``System/currentThread()``, once it runs.
+    private static let thread = Atomic<UInt>(0)
+
+    /// Whether the caller runs on the reactor thread (a task preferring ``ReactorExecutor``).
+    static var isCurrentThread: Bool {
+        thread.load(ordering: .relaxed) == System.currentThread()
+    }
+
+    private struct Jobs {
+        var queue: [UnownedJob] = []
+        /// The reactor thread is (about to be) blocked in `epoll_wait` for ever.
+        var sleeping = false
+    }
 
     private struct Timers {
         var queue = TimerQueue()
@@ -45,8 +65,11 @@ final class Reactor: Sendable {
         do {
             poll = try System.Poll()
             timer = try System.Timer()
+            wakeUp = try System.Event()
             var added = false
             try poll.watch(timer.descriptor, token: Reactor.timerToken, once: false, added: &added)
+            added = false
+            try poll.watch(wakeUp.descriptor, token: Reactor.wakeUpToken, once: false, added: &added)
         } catch {
             // Without its epoll set and timer no wait could ever end: nothing sensible can go on.
             fatalError("ZMQ cannot start its reactor: \(error)")
@@ -146,6 +169,10 @@ final class Reactor: Sendable {
                 fireTimers()
                 continue
             }
+            if token == Reactor.wakeUpToken {
+                wakeUp.acknowledge()
+                continue
+            }
             guard let registration = queues.withLock({ $0[token] }) else { continue }
             if registration.wakesAll {
                 registration.queue.wakeAll()
@@ -156,10 +183,36 @@ final class Reactor: Sendable {
         }
     }
 
+    // MARK: Running tasks
+
+    /// Queues a job of a task that prefers ``ReactorExecutor``; wakes the thread if it sleeps.
+    func enqueue(_ job: UnownedJob) {
+        let wake = jobs.withLock { jobs in
+            jobs.queue.append(job)
+            guard jobs.sleeping else { return false }
+            jobs.sleeping = false
+            return true
+        }
+        if wake { wakeUp.signal() }
+    }
+
     private func run() -> Never {
         let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: 256)
+        let executor = ReactorExecutor.shared.asUnownedTaskExecutor()
+        Reactor.thread.store(System.currentThread(), ordering: .relaxed)
+        var batch: [UnownedJob] = []
         while true {
-            let count = poll.wait(into: events, milliseconds: -1)
+            // Run what is queued (a woken task, usually: the readiness below resumed it), then wait
+            // for the next event; without jobs, for ever.
+            let idle = jobs.withLock { jobs in
+                swap(&batch, &jobs.queue)
+                jobs.sleeping = batch.isEmpty
+                return batch.isEmpty
+            }
+            for job in batch { job.runSynchronously(on: executor) }
+            batch.removeAll(keepingCapacity: true)
+            let count = poll.wait(into: events, milliseconds: idle ? -1 : 0)
+            if idle { jobs.withLock { $0.sleeping = false } }
             deliver(events, count)
         }
     }

@@ -53,6 +53,12 @@ enum System {
         pthread_detach(thread)
     }
 
+    /// An identifier of the calling thread (`pthread_self`), to compare with another's.
+    @inline(__always)
+    static func currentThread() -> UInt {
+        UInt(pthread_self())
+    }
+
     // MARK: Readiness: epoll
 
     /// An epoll set: the descriptors a thread waits on, each with a 64-bit token.
@@ -122,6 +128,29 @@ enum System {
         func acknowledge() {
             var expirations: UInt64 = 0
             _ = retryingInterrupts { read(descriptor, &expirations, MemoryLayout<UInt64>.size) }
+        }
+    }
+
+    // MARK: Wake-ups: eventfd
+
+    /// An eventfd: a descriptor another thread makes readable to wake a thread waiting in a ``Poll``.
+    struct Event: Sendable {
+        let descriptor: Int32
+
+        init() throws(Failure) {
+            descriptor = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+            if descriptor < 0 { throw Failure(call: "eventfd", code: errno) }
+        }
+
+        /// Makes the descriptor readable.
+        func signal() {
+            var one: UInt64 = 1
+            _ = retryingInterrupts { write(descriptor, &one, MemoryLayout<UInt64>.size) }
+        }
+
+        /// Makes it unreadable again.
+        func acknowledge() {
+            drainEventFD(descriptor)
         }
     }
 

@@ -144,7 +144,9 @@ extension Socket {
                         if state.hasWaiters { wake.merge(scheduleLocked(&state)) }
                         return result
                     }
-                    if spin && !committed {
+                    // Never on the reactor thread: a spin there would hold up every other socket's
+                    // readiness, and a task there is woken without a thread wake-up anyway.
+                    if spin && !committed && !Reactor.isCurrentThread {
                         if spinStarted == 0 {
                             spinBudget = state.spinBudget(direction, timeout: timeout)
                             if spinBudget > 0 {
