@@ -11,6 +11,7 @@ let package = Package(
         .executableTarget(name: "FuzzZAP", dependencies: [.product(name: "ZMQ", package: "swift-zmq")]),
         .executableTarget(name: "FuzzMonitorEvent", dependencies: [.product(name: "ZMQ", package: "swift-zmq")]),
         .executableTarget(name: "FuzzZ85", dependencies: [.product(name: "ZMQ", package: "swift-zmq")]),
+        .executableTarget(name: "FuzzCertificate", dependencies: [.product(name: "ZMQ", package: "swift-zmq")]),
     ],
     swiftLanguageModes: [.v6]
 )

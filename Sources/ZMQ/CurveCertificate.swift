@@ -73,7 +73,10 @@ public struct CurveCertificate: Sendable, Hashable {
     }
 
     /// The certificate in `text`, the contents of a certificate file; `file` names it in errors.
-    static func parse(_ text: String, file: String) throws(CertificateError) -> CurveCertificate {
+    ///
+    /// SPI for the fuzz targets (`Fuzz/`, `@_spi(Fuzzing) import ZMQ`); not part of the library's API.
+    @_spi(Fuzzing)
+    public static func parse(_ text: String, file: String) throws(CertificateError) -> CurveCertificate {
         let root: ZPL.Node
         do {
             root = try ZPL.parse(text)
@@ -141,7 +144,10 @@ public struct CurveCertificate: Sendable, Hashable {
     }
 
     /// The ZPL text of one of the two files.
-    func render(banner: [String], secret: Bool, file: String) throws(CertificateError) -> String {
+    ///
+    /// SPI for the fuzz targets, as ``parse(_:file:)``.
+    @_spi(Fuzzing)
+    public func render(banner: [String], secret: Bool, file: String) throws(CertificateError) -> String {
         var lines = banner + ["", "metadata"]
         for (name, value) in metadata.sorted(by: { $0.key < $1.key }) {
             guard !name.isEmpty, name.utf8.allSatisfy(ZPL.isNameCharacter) else {
