@@ -75,6 +75,22 @@ struct DraftPatternTests {
         }
     }
 
+    @Test func groupNamesWithANULAreRefused() async throws {
+        try await withTimeout {
+            let dish = try Socket.dish()
+            let join = await #expect(throws: ZMQError.invalidArgument) { try await dish.join("news\0sport") }
+            #expect(join?.description.hasPrefix("join news\\0sport on DISH socket") == true, "\(String(describing: join))")
+            await #expect(throws: ZMQError.invalidArgument) { try await dish.leave("news\0sport") }
+            let radio = try Socket.radio()
+            let send = await #expect(throws: ZMQError.invalidArgument) { try await radio.send("x", group: "news\0sport") }
+            #expect(send?.description.contains("on RADIO socket") == true, "\(String(describing: send))")
+            // Nothing was joined at the part before the NUL: leaving it fails as leaving any group not joined.
+            await #expect(throws: ZMQError.self) { try await dish.leave("news") }
+            await radio.close()
+            await dish.close()
+        }
+    }
+
     @Test func channelTalksBothWays() async throws {
         try await withTimeout {
             let one = try Socket.channel()
