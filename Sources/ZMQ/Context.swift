@@ -81,14 +81,16 @@ public final class Context: Sendable {
     /// according to each socket's linger period first. Pending and later calls on its sockets
     /// throw ``ZMQError/contextTerminated``. Calling it again returns at once.
     ///
-    /// The blocking `zmq_ctx_term` runs on a Dispatch thread; the awaiting task only suspends.
+    /// The blocking `zmq_ctx_term` runs on a thread of its own (a Dispatch serial queue, which gets a
+    /// thread at once: not a global queue, whose threads on Linux are also Swift's cooperative pool);
+    /// the awaiting task only suspends.
     /// Terminating ``Context/shared`` ends it for the whole process.
     /// The corresponding C function is `zmq_ctx_term`.
     public func terminate() async {
         guard !terminated.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let handle = SendablePointer(handle)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global(qos: .utility).async {
+            DispatchQueue(label: "swift-zmq.term", qos: .utility).async {
                 Context.term(handle)
                 continuation.resume()
             }
@@ -97,9 +99,11 @@ public final class Context: Sendable {
 
     deinit {
         guard !terminated.load(ordering: .acquiring) else { return }
-        // zmq_ctx_term blocks until linger expires: never on the caller's (possibly cooperative) thread.
+        // zmq_ctx_term blocks until linger expires (or for ever, while a socket of it stays open):
+        // never on the caller's (possibly cooperative) thread, nor on a global queue's, which on
+        // Linux are the cooperative pool's too.
         let handle = SendablePointer(handle)
-        DispatchQueue.global(qos: .utility).async { Context.term(handle) }
+        DispatchQueue(label: "swift-zmq.term", qos: .utility).async { Context.term(handle) }
     }
 
     private static func term(_ handle: SendablePointer) {

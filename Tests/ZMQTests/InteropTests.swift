@@ -87,10 +87,11 @@ final class PythonPeer: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on a Dispatch thread (it blocks), never on Swift's cooperative pool.
+    /// Runs `body` on a thread of its own (it blocks), never on Swift's cooperative pool: a Dispatch
+    /// serial queue gets a thread at once, where a global queue's threads are, on Linux, the pool's.
     private func offThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: body()) }
+            DispatchQueue(label: "swift-zmq-tests.python-peer").async { continuation.resume(returning: body()) }
         }
     }
 

@@ -190,7 +190,9 @@ final class RawTCPClient: @unchecked Sendable {
     /// that: a timeout or an error throws ``ReadFailed``).
     func read(upTo count: Int = 4096) async throws -> [UInt8] {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            // A queue of its own gets a thread at once; a global queue's threads are, on Linux, Swift's
+            // cooperative pool, which a blocked read would starve (the other suites' tests then wait).
+            DispatchQueue(label: "swift-zmq-tests.raw-read").async {
                 var buffer = [UInt8](repeating: 0, count: count)
                 let n = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, count, 0) }
                 if n < 0 {
