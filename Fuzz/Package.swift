@@ -8,10 +8,12 @@ let package = Package(
     name: "swift-zmq-fuzz",
     dependencies: [.package(name: "swift-zmq", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzZAP", dependencies: [.product(name: "ZMQ", package: "swift-zmq")]),
-        .executableTarget(name: "FuzzMonitorEvent", dependencies: [.product(name: "ZMQ", package: "swift-zmq")]),
-        .executableTarget(name: "FuzzZ85", dependencies: [.product(name: "ZMQ", package: "swift-zmq")]),
-        .executableTarget(name: "FuzzCertificate", dependencies: [.product(name: "ZMQ", package: "swift-zmq")]),
+        // libFuzzer's entry point, which every target hands over to (FuzzDriver.swift).
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzZAP", dependencies: ["FuzzDriver", .product(name: "ZMQ", package: "swift-zmq")]),
+        .executableTarget(name: "FuzzMonitorEvent", dependencies: ["FuzzDriver", .product(name: "ZMQ", package: "swift-zmq")]),
+        .executableTarget(name: "FuzzZ85", dependencies: ["FuzzDriver", .product(name: "ZMQ", package: "swift-zmq")]),
+        .executableTarget(name: "FuzzCertificate", dependencies: ["FuzzDriver", .product(name: "ZMQ", package: "swift-zmq")]),
     ],
     swiftLanguageModes: [.v6]
 )

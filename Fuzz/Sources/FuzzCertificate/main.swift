@@ -7,10 +7,8 @@
 // - a certificate read back is what it was: rendered again (as a secret file when it has the secret
 //   key), the text parses to an equal certificate (same keys, same metadata);
 // - a secret key always belongs with the public key read beside it.
+import FuzzDriver
 @_spi(Fuzzing) import ZMQ
-#if canImport(Glibc)
-import Glibc
-#endif
 
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
@@ -48,23 +46,4 @@ func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     return 0
 }
 
-// SwiftPM gives an executable target a `main` of its own, so libFuzzer's is not linked in: this
-// one hands over to libFuzzer's driver (its documented entry point for programs with their own
-// `main`), with the command line, which parses libFuzzer's options and runs `fuzz`.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
-
-/// libFuzzer's own `main` (linked in too, but not the one that runs) refers to this symbol.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    guard let data else { return fuzz(UnsafePointer(bitPattern: 1)!, 0) }
-    return fuzz(data, size)
-}
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runDriver(&argc, &argv, testOneInput))
+runFuzzer(fuzz)

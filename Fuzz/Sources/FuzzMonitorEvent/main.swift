@@ -5,10 +5,8 @@
 // - a decoded event encodes back to the same first frame (16-bit kind, 32-bit value, little-endian),
 //   and its endpoint is the second frame read as UTF-8 (the same bytes when they are UTF-8);
 // - its description never crashes.
+import FuzzDriver
 @_spi(Fuzzing) import ZMQ
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Frames from fuzz bytes: each frame is a length byte, then that many bytes (cut at the end).
 func frames(_ input: [UInt8]) -> [[UInt8]] {
@@ -49,23 +47,4 @@ func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     return 0
 }
 
-// SwiftPM gives an executable target a `main` of its own, so libFuzzer's is not linked in: this
-// one hands over to libFuzzer's driver (its documented entry point for programs with their own
-// `main`), with the command line, which parses libFuzzer's options and runs `fuzz`.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
-
-/// libFuzzer's own `main` (linked in too, but not the one that runs) refers to this symbol.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    guard let data else { return fuzz(UnsafePointer(bitPattern: 1)!, 0) }
-    return fuzz(data, size)
-}
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runDriver(&argc, &argv, testOneInput))
+runFuzzer(fuzz)

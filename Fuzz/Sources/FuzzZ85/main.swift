@@ -5,10 +5,8 @@
 //   multiple of 5 and whose every 5-character group is at most 2^32 - 1;
 // - decoded bytes encode back to the same text (the encoding is a bijection on valid text);
 // - the input's bytes, cut to a multiple of 4, encode to text of 5/4 their length that decodes back.
+import FuzzDriver
 import ZMQ
-#if canImport(Glibc)
-import Glibc
-#endif
 
 private let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
 
@@ -56,23 +54,4 @@ func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     return 0
 }
 
-// SwiftPM gives an executable target a `main` of its own, so libFuzzer's is not linked in: this
-// one hands over to libFuzzer's driver (its documented entry point for programs with their own
-// `main`), with the command line, which parses libFuzzer's options and runs `fuzz`.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
-
-/// libFuzzer's own `main` (linked in too, but not the one that runs) refers to this symbol.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    guard let data else { return fuzz(UnsafePointer(bitPattern: 1)!, 0) }
-    return fuzz(data, size)
-}
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runDriver(&argc, &argv, testOneInput))
+runFuzzer(fuzz)

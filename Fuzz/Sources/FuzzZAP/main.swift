@@ -9,10 +9,8 @@
 // - 200 only when the policy allows it: the address is allowed; NULL; PLAIN with a user name and
 //   password from the domain's table (its user id the name); CURVE with a 32-byte key allowed in
 //   the domain (its user id the key's Z85); and the user id is empty for any other status.
+import FuzzDriver
 @_spi(Fuzzing) import ZMQ
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Frames from fuzz bytes: each frame is a length byte, then that many bytes (cut at the end).
 func frames(_ input: [UInt8]) -> [[UInt8]] {
@@ -81,23 +79,4 @@ func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     return 0
 }
 
-// SwiftPM gives an executable target a `main` of its own, so libFuzzer's is not linked in: this
-// one hands over to libFuzzer's driver (its documented entry point for programs with their own
-// `main`), with the command line, which parses libFuzzer's options and runs `fuzz`.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
-
-/// libFuzzer's own `main` (linked in too, but not the one that runs) refers to this symbol.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    guard let data else { return fuzz(UnsafePointer(bitPattern: 1)!, 0) }
-    return fuzz(data, size)
-}
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runDriver(&argc, &argv, testOneInput))
+runFuzzer(fuzz)
