@@ -56,7 +56,7 @@ extension Socket {
         // String options reach libzmq as C strings somewhere (a device name, a proxy address, a ZAP
         // request): one with a NUL byte would be cut there.
         if case .string = key.codec.layout, case .bytes(let bytes) = encoded, bytes.contains(0) {
-            throw ZMQError.invalidArgument.with("the string holds a NUL byte, where libzmq would cut it").on(type, key.setting(value))
+            throw nulRefusal(key.setting(value))
         }
         try withHandle(key.setting(value)) { handle in try LibZMQ.setOption(handle, key.code, encoded, key.setting(value)) }
         // Every send and receive here uses ZMQ_DONTWAIT, so libzmq never applies its own timeouts:
