@@ -147,6 +147,10 @@ struct TimeoutTests {
                 for index in 0..<total {
                     try await push.sendMultipart([bytes("\(index)"), [1, 2, 3]])
                     if index % 16 == 0 { try await Task.sleep(for: .microseconds(100)) }
+                    // Now and then a pause longer than any timeout below, so that the receiver, having
+                    // drained the queue, times out whatever the relative speed of the two tasks (a
+                    // serial ASan run once saw the receiver never wait: 0 timeouts).
+                    if index % 256 == 255 { try await Task.sleep(for: .milliseconds(2)) }
                 }
             }
             var received: [Int] = []
