@@ -13,25 +13,35 @@ func cpuSeconds() -> Double {
     return user + system
 }
 
-/// Where the paced receivers run: on ``ReactorExecutor``, as the library recommends for a task that
-/// awaits steady traffic (one thread wake-up per message instead of two), unless
-/// `ZMQ_BENCH_EXECUTOR=default` puts them on the default executor, for comparison. The senders always
-/// run on the default executor: they sleep between messages, and a sleeping task on the reactor costs
-/// an extra wake-up (Swift's timers fire on a thread of their own, which then has to wake the reactor).
-let receiverExecutor: (any TaskExecutor)? = getenv("ZMQ_BENCH_EXECUTOR").map { String(cString: $0) } == "default" ? nil : ReactorExecutor.shared
+/// Where the paced senders and receivers run: on ``ReactorExecutor``, as the library recommends for
+/// tasks that await steady traffic (one thread wake-up per message instead of two), the senders
+/// sleeping on ``ReactorClock``, whose timer the same thread waits for; unless
+/// `ZMQ_BENCH_EXECUTOR=default` puts them all on the default executor, the senders sleeping on
+/// `ContinuousClock`, for comparison.
+let onReactor = getenv("ZMQ_BENCH_EXECUTOR").map { String(cString: $0) } != "default"
+let pacedExecutor: (any TaskExecutor)? = onReactor ? ReactorExecutor.shared : nil
 
 /// The 4-byte message every paced sender sends, as the reference programs do.
 let pacedMessage: [UInt8] = [1, 2, 3, 4]
 
-/// Sends `count` paced messages on `push`, `rate` per second, sleeping to absolute times on the
-/// continuous clock (as the C reference sleeps with `clock_nanosleep(TIMER_ABSTIME)`), so that a late
-/// wake-up shortens the next sleep instead of slowing the rate.
+/// Sends `count` paced messages on `push`, `rate` per second, sleeping to absolute times (as the C
+/// reference sleeps with `clock_nanosleep(TIMER_ABSTIME)`), so that a late wake-up shortens the next
+/// sleep instead of slowing the rate: on ``ReactorClock``, or on `ContinuousClock` with
+/// `ZMQ_BENCH_EXECUTOR=default`.
 func pacedSend(_ push: Socket, rate: Int, count: Int) async throws {
+    if onReactor {
+        try await pacedSend(push, rate: rate, count: count, clock: ReactorClock())
+    } else {
+        try await pacedSend(push, rate: rate, count: count, clock: ContinuousClock())
+    }
+}
+
+private func pacedSend<C: Clock>(_ push: Socket, rate: Int, count: Int, clock: C) async throws where C.Duration == Duration {
     let step = Duration.nanoseconds(1_000_000_000 / rate)
-    var next = ContinuousClock.now
+    var next = clock.now
     for _ in 0..<count {
-        next += step
-        try await Task.sleep(until: next, clock: .continuous)
+        next = next.advanced(by: step)
+        try await clock.sleep(until: next, tolerance: nil)
         try await push.send(pacedMessage)
     }
 }
@@ -68,8 +78,8 @@ func paced(tcp: Bool, rate: Int, pairs: Int, watchdog: Watchdog) async throws ->
     let start = cpuSeconds()
     try await withThrowingTaskGroup(of: Void.self) { group in
         for (pull, push) in sockets {
-            group.addTask(executorPreference: receiverExecutor) { try await pacedReceive(pull, count: perSocket, watchdog: watchdog) }
-            group.addTask { try await pacedSend(push, rate: rate, count: perSocket) }
+            group.addTask(executorPreference: pacedExecutor) { try await pacedReceive(pull, count: perSocket, watchdog: watchdog) }
+            group.addTask(executorPreference: pacedExecutor) { try await pacedSend(push, rate: rate, count: perSocket) }
         }
         try await group.waitForAll()
     }
@@ -102,7 +112,7 @@ func pacedReceiveOnly(rate: Int, pairs: Int, watchdog: Watchdog) async throws ->
     let child = spawn(sender, ["paced-send", String(rate)] + endpoints)
     try await withThrowingTaskGroup(of: Void.self) { group in
         for pull in pulls {
-            group.addTask(executorPreference: receiverExecutor) { try await pacedReceive(pull, count: perSocket, watchdog: watchdog) }
+            group.addTask(executorPreference: pacedExecutor) { try await pacedReceive(pull, count: perSocket, watchdog: watchdog) }
         }
         try await group.waitForAll()
     }

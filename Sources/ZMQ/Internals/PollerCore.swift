@@ -62,7 +62,7 @@ final class PollerCore: Sendable {
     func append(_ socket: Socket) {
         var added = false
         // A socket that epoll refuses (at the system's limit of watched descriptors) is still polled.
-        try? poll.watch(socket.fd, token: socket.token, once: false, added: &added)
+        try? poll.watch(socket.fd, token: socket.token, .level, added: &added)
         members.withLock { $0.append(Member(socket: socket, signals: added)) }
         socket.watch(self)
     }

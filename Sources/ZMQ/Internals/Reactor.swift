@@ -67,9 +67,11 @@ final class Reactor: Sendable {
             timer = try System.Timer()
             wakeUp = try System.Event()
             var added = false
-            try poll.watch(timer.descriptor, token: Reactor.timerToken, once: false, added: &added)
+            // Edge-triggered: an expiry is reported once, and no read is needed to stop the reports.
+            try poll.watch(timer.descriptor, token: Reactor.timerToken, .edge, added: &added)
             added = false
-            try poll.watch(wakeUp.descriptor, token: Reactor.wakeUpToken, once: false, added: &added)
+            // Edge-triggered: each signal is reported once, and the eventfd is never read.
+            try poll.watch(wakeUp.descriptor, token: Reactor.wakeUpToken, .edge, added: &added)
         } catch {
             // Without its epoll set and timer no wait could ever end: nothing sensible can go on.
             fatalError("ZMQ cannot start its reactor: \(error)")
@@ -88,7 +90,7 @@ final class Reactor: Sendable {
     /// - Throws: when epoll refuses the descriptor (for example at the system's limit of watched
     ///   descriptors): nobody would wake the waiter, so it must not suspend.
     func arm(fd: Int32, token: UInt64, added: inout Bool) throws(System.Failure) {
-        try poll.watch(fd, token: token, once: true, added: &added)
+        try poll.watch(fd, token: token, .once, added: &added)
     }
 
     /// Forgets `token`; must run before libzmq closes `fd`.
@@ -109,7 +111,12 @@ final class Reactor: Sendable {
     func addTimer(deadline: UInt64, token: UInt64, waiter: UInt64, direction: Direction) -> UInt64 {
         let now = MonotonicClock.now()
         let slack = deadline > now ? min(Self.slackLimit, deadline - now) / 16 : 0
-        return timers.withLock { timers in
+        return addTimer(deadline: deadline, slack: slack, token: token, waiter: waiter, direction: direction)
+    }
+
+    /// Adds a deadline to the heap, re-arming the timerfd unless it is armed for at most `slack` after it.
+    private func addTimer(deadline: UInt64, slack: UInt64, token: UInt64, waiter: UInt64, direction: Direction) -> UInt64 {
+        timers.withLock { timers in
             let key = timers.queue.add(deadline: deadline, token: token, waiter: waiter, direction: direction)
             if timers.armed == 0 || deadline &+ slack < timers.armed {
                 timer.arm(deadline)
@@ -132,19 +139,111 @@ final class Reactor: Sendable {
         timers.withLock { $0.queue.count(token: token) }
     }
 
+    /// Ends the waits and sleeps whose deadline has passed, and arms the timer for the next one. Runs
+    /// once per expiry of the timerfd (it is edge-triggered), which has then disarmed itself: with no
+    /// deadline left it costs no system call.
     private func fireTimers() {
-        timer.acknowledge()
         let expired = timers.withLock { timers -> [TimerQueue.Entry] in
             let expired = timers.queue.popExpired(now: MonotonicClock.now())
             let next = timers.queue.earliest() ?? 0
-            timer.arm(next)
+            if next != 0 { timer.arm(next) }
             timers.armed = next
             return expired
         }
         for entry in expired {
-            queues.withLock { $0[entry.token] }?.queue.fail(entry.waiter, entry.direction, with: ZMQError.timedOut)
+            if entry.token == Reactor.sleepToken {
+                sleepers.withLock { $0.removeValue(forKey: entry.waiter) }?.end(throwing: nil)
+            } else {
+                queues.withLock { $0[entry.token] }?.queue.fail(entry.waiter, entry.direction, with: ZMQError.timedOut)
+            }
         }
     }
+
+    // MARK: Sleeps (ReactorClock)
+
+    /// The timer entries of sleeps have this token, which no socket has; their `waiter` is the key of
+    /// the sleep in `sleepers`.
+    private static let sleepToken: UInt64 = 0
+    /// The sleeps in progress, by the number ``sleep(until:slack:)`` gave them.
+    private let sleepers = Locked<[UInt64: Sleeper]>([:])
+    private let nextSleeper = Atomic<UInt64>(1)
+
+    /// One task's sleep: parked until its timer fires or its task is cancelled, whichever comes first.
+    private final class Sleeper: Sendable {
+        private enum State {
+            case starting
+            case parked(UnsafeContinuation<Void, any Error>)
+            /// Cancelled before it parked: it resumes with this error as it parks.
+            case ended(any Error)
+            case resumed
+        }
+        private let state = Locked(State.starting)
+        /// The sleep's timer, for a cancellation to remove (0 until it is added).
+        let timer = Atomic<UInt64>(0)
+
+        /// Parks the sleep, unless a cancellation came first; returns whether it parked.
+        func park(_ continuation: UnsafeContinuation<Void, any Error>) -> Bool {
+            let error = state.withLock { state -> (any Error)? in
+                if case .ended(let error) = state {
+                    state = .resumed
+                    return error
+                }
+                state = .parked(continuation)
+                return nil
+            }
+            guard let error else { return true }
+            continuation.resume(throwing: error)
+            return false
+        }
+
+        /// Ends the sleep: normally (`nil`, its timer fired) or with `error` (its task was cancelled).
+        /// Only the first end counts.
+        func end(throwing error: (any Error)?) {
+            let continuation = state.withLock { state -> UnsafeContinuation<Void, any Error>? in
+                switch state {
+                case .parked(let continuation):
+                    state = .resumed
+                    return continuation
+                case .starting:
+                    if let error { state = .ended(error) }
+                    return nil
+                case .ended, .resumed:
+                    return nil
+                }
+            }
+            guard let continuation else { return }
+            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+        }
+    }
+
+    /// Suspends the calling task until `deadline` (``MonotonicClock`` nanoseconds), or up to `slack`
+    /// nanoseconds after it (`nil`: a sixteenth of the sleep, at most a millisecond), on the reactor's
+    /// timer. A task that prefers ``ReactorExecutor`` resumes on this thread, woken by the timer
+    /// alone. Throws `CancellationError` when the task is cancelled first.
+    func sleep(until deadline: UInt64, slack: UInt64?) async throws {
+        let sleeper = Sleeper()
+        let key = nextSleeper.wrappingAdd(1, ordering: .relaxed).oldValue
+        let now = MonotonicClock.now()
+        let slack = slack ?? (deadline > now ? min(Self.sleepSlackLimit, deadline - now) / 16 : 0)
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                guard sleeper.park(continuation) else { return }
+                // In the table before the timer exists, so that a timer that fires at once finds it.
+                sleepers.withLock { $0[key] = sleeper }
+                let timer = addTimer(deadline: deadline, slack: slack, token: Reactor.sleepToken, waiter: key, direction: .receive)
+                sleeper.timer.store(timer, ordering: .releasing)
+            }
+        } onCancel: {
+            sleeper.end(throwing: CancellationError())
+            if sleepers.withLock({ $0.removeValue(forKey: key) }) != nil {
+                let timer = sleeper.timer.load(ordering: .acquiring)
+                if timer != 0 { cancelTimer(timer) }
+            }
+        }
+    }
+
+    /// A sleep with no tolerance given ends at most this late.
+    static let sleepSlackLimit: UInt64 = 1_000_000
 
     /// Delivers, without waiting, the readiness the reactor has pending; called by a task that is about
     /// to suspend. When tasks talk to each other over inproc, the message that readied a waiting peer
@@ -152,8 +251,10 @@ final class Reactor: Sendable {
     /// idle, run it at once, instead of a round of thread wake-ups (reactor, then a pool thread), each
     /// costing tens of microseconds on a virtual machine. The events are the same one-shot events the
     /// reactor thread waits for; whichever thread takes an event delivers it, exactly once. (The timerfd
-    /// is level-triggered: a thread that finds it already read pops no timers.)
+    /// is edge-triggered: each expiry reaches one thread.) The reactor thread itself has nothing to
+    /// deliver here: it waits for the events as soon as its jobs have run.
     func deliverPending() {
+        if Reactor.isCurrentThread { return }
         withUnsafeTemporaryAllocation(of: epoll_event.self, capacity: 16) { events in
             let count = poll.wait(into: events, milliseconds: 0)
             if count > 0 { deliver(events, count) }
@@ -169,10 +270,7 @@ final class Reactor: Sendable {
                 fireTimers()
                 continue
             }
-            if token == Reactor.wakeUpToken {
-                wakeUp.acknowledge()
-                continue
-            }
+            if token == Reactor.wakeUpToken { continue }
             guard let registration = queues.withLock({ $0[token] }) else { continue }
             if registration.wakesAll {
                 registration.queue.wakeAll()
@@ -201,19 +299,25 @@ final class Reactor: Sendable {
         let executor = ReactorExecutor.shared.asUnownedTaskExecutor()
         Reactor.thread.store(System.currentThread(), ordering: .relaxed)
         var batch: [UnownedJob] = []
+        var idle = jobs.withLock { jobs in
+            jobs.sleeping = jobs.queue.isEmpty
+            return jobs.queue.isEmpty
+        }
         while true {
-            // Run what is queued (a woken task, usually: the readiness below resumed it), then wait
-            // for the next event; without jobs, for ever.
-            let idle = jobs.withLock { jobs in
-                swap(&batch, &jobs.queue)
-                jobs.sleeping = batch.isEmpty
-                return batch.isEmpty
-            }
-            for job in batch { job.runSynchronously(on: executor) }
-            batch.removeAll(keepingCapacity: true)
+            // Wait for the next event (for ever when no job is queued), deliver it (which usually
+            // resumes a task that prefers this executor, queueing its job), then run what is queued:
+            // one system call per wake-up.
             let count = poll.wait(into: events, milliseconds: idle ? -1 : 0)
             if idle { jobs.withLock { $0.sleeping = false } }
             deliver(events, count)
+            jobs.withLock { swap(&batch, &$0.queue) }
+            for job in batch { job.runSynchronously(on: executor) }
+            batch.removeAll(keepingCapacity: true)
+            // Sleep in epoll only if the jobs just run queued no others.
+            idle = jobs.withLock { jobs in
+                jobs.sleeping = jobs.queue.isEmpty
+                return jobs.queue.isEmpty
+            }
         }
     }
 }

@@ -27,6 +27,11 @@ struct SocketState {
     var watched = false
     /// The id of the next waiter; ids only need to be unique per socket.
     var nextWaiterID: UInt64 = 0
+    /// ``Socket/calls`` right after a receive found nothing queued, or `.max`. Such a receive
+    /// (`zmq_msg_recv` with `ZMQ_DONTWAIT` failing with EAGAIN) has processed the socket's pending
+    /// commands, exactly as reading `ZMQ_EVENTS` does, and found no message: until another libzmq call
+    /// is made on the socket, the events need not be read again before a receiver parks.
+    var receiveFoundNothing: UInt64 = .max
 
     /// Whether any call is in the slow path, in either direction: every libzmq call may then have
     /// consumed the `ZMQ_FD` edge a waiter counts on, and the waiters must be looked at again.

@@ -70,12 +70,26 @@ enum System {
             if descriptor < 0 { throw Failure(call: "epoll_create1", code: errno) }
         }
 
-        /// Watches `fd` for readability, reporting `token`. With `once`, the descriptor is reported once
-        /// and then ignored until it is watched again (`EPOLLONESHOT`); `added` says whether the set
-        /// already holds it, and is updated.
-        func watch(_ fd: Int32, token: UInt64, once: Bool, added: inout Bool) throws(Failure) {
+        /// How a watched descriptor is reported.
+        enum Trigger {
+            /// Whenever a wait finds it readable.
+            case level
+            /// Each time it is made readable (`EPOLLET`): once per write to an eventfd, once per expiry
+            /// of a timerfd, with no read needed to stop the reports.
+            case edge
+            /// Once, then ignored until it is watched again (`EPOLLONESHOT`).
+            case once
+        }
+
+        /// Watches `fd` for readability, reporting `token` as `trigger` says; `added` says whether the
+        /// set already holds it, and is updated.
+        func watch(_ fd: Int32, token: UInt64, _ trigger: Trigger, added: inout Bool) throws(Failure) {
             var event = epoll_event()
-            event.events = EPOLLIN.rawValue | (once ? EPOLLONESHOT.rawValue : 0)
+            switch trigger {
+            case .level: event.events = EPOLLIN.rawValue
+            case .edge: event.events = EPOLLIN.rawValue | EPOLLET.rawValue
+            case .once: event.events = EPOLLIN.rawValue | EPOLLONESHOT.rawValue
+            }
             event.data.u64 = token
             if added, epoll_ctl(descriptor, EPOLL_CTL_MOD, fd, &event) == 0 { return }
             if epoll_ctl(descriptor, EPOLL_CTL_ADD, fd, &event) == 0 {
@@ -123,17 +137,13 @@ enum System {
             let rc = timerfd_settime(descriptor, Int32(TFD_TIMER_ABSTIME), &spec, nil)
             precondition(rc == 0, "timerfd_settime: \(String(cString: strerror(errno)))")
         }
-
-        /// Consumes the timer's expiry, so that it is not reported again until it is re-armed.
-        func acknowledge() {
-            var expirations: UInt64 = 0
-            _ = retryingInterrupts { read(descriptor, &expirations, MemoryLayout<UInt64>.size) }
-        }
     }
 
     // MARK: Wake-ups: eventfd
 
     /// An eventfd: a descriptor another thread makes readable to wake a thread waiting in a ``Poll``.
+    /// Watched edge-triggered, it is never read: each signal is one report (its counter, 64 bits,
+    /// cannot fill up in practice).
     struct Event: Sendable {
         let descriptor: Int32
 
@@ -146,11 +156,6 @@ enum System {
         func signal() {
             var one: UInt64 = 1
             _ = retryingInterrupts { write(descriptor, &one, MemoryLayout<UInt64>.size) }
-        }
-
-        /// Makes it unreadable again.
-        func acknowledge() {
-            drainEventFD(descriptor)
         }
     }
 

@@ -144,6 +144,7 @@ extension Socket {
                         if state.hasWaiters { wake.merge(scheduleLocked(&state)) }
                         return result
                     }
+                    foundNothingLocked(direction, &state)
                     // Never on the reactor thread: a spin there would hold up every other socket's
                     // readiness, and a task there is woken without a thread wake-up anyway.
                     if spin && !committed && !Reactor.isCurrentThread {
@@ -334,9 +335,12 @@ extension Socket {
                 defer { deliver(wake) }
                 result = try exclusive.withLock { state in
                     let handle = try usable(state)
-                    defer { noteCallLocked(state.watched, &wake) }
-                    let result = try attempt(handle, &committed)
-                    if result != nil { state.lastCompleted = direction }
+                    let result: R?
+                    do {
+                        defer { noteCallLocked(state.watched, &wake) }
+                        result = try attempt(handle, &committed)
+                    }
+                    if result != nil { state.lastCompleted = direction } else { foundNothingLocked(direction, &state) }
                     return result
                 }
             } catch {
@@ -400,6 +404,14 @@ extension Socket {
         }
     }
 
+    /// Records that an attempt in `direction` found it would block, right after its libzmq call (see
+    /// ``SocketState/receiveFoundNothing``). Only a receive counts: a send that fails with EAGAIN may
+    /// have left the socket's commands unprocessed (libzmq throttles that processing on sends).
+    @inline(__always)
+    nonisolated func foundNothingLocked(_ direction: Direction, _ state: inout SocketState) {
+        if direction == .receive { state.receiveFoundNothing = calls.load(ordering: .relaxed) }
+    }
+
     /// Re-reads `ZMQ_EVENTS` and wakes the head waiter of each direction that can proceed; arms the
     /// reactor for the rest. Called after every libzmq call while anyone waits, because that call
     /// may have consumed the `ZMQ_FD` edge the waiter was counting on.
@@ -414,6 +426,14 @@ extension Socket {
         let wanted = waiters.wanted()
         guard wanted.receive || wanted.send else { return Wake() }
         var wake = Wake()
+        // Only a receiver waits, and the last libzmq call on the socket was a receive that found
+        // nothing: the events are what that call left, and arming the reactor (which reports a
+        // descriptor that is already readable) is all there is to do.
+        if wanted.receive && !wanted.send && unread.isEmpty && poller == nil
+            && state.receiveFoundNothing == calls.load(ordering: .relaxed) {
+            arm(&state, &wake)
+            return wake
+        }
         let events: Int32
         do {
             events = try readEventsLocked(handle, state, &wake)
@@ -430,15 +450,18 @@ extension Socket {
         if wanted.send {
             if events & Int32(ZMQ_POLLOUT) != 0 { wake.ready.send = true } else { arm = true }
         }
-        if arm {
-            do {
-                try Reactor.shared.arm(fd: fd, token: token, added: &state.inReactor)
-            } catch {
-                // Nobody could wake them: the waiters fail instead of waiting for ever.
-                wake.armingFailed = error.code
-            }
-        }
+        if arm { self.arm(&state, &wake) }
         return wake
+    }
+
+    /// Arms the reactor for the socket's `ZMQ_FD`; if epoll refuses, nobody could wake the waiters,
+    /// and `wake` fails them instead of leaving them waiting for ever.
+    private nonisolated func arm(_ state: inout SocketState, _ wake: inout Wake) {
+        do {
+            try Reactor.shared.arm(fd: fd, token: token, added: &state.inReactor)
+        } catch {
+            wake.armingFailed = error.code
+        }
     }
 
     /// `ZMQ_EVENTS`, with the lock held. A thread-safe socket's signal is never drained by libzmq:
