@@ -37,6 +37,7 @@ func churn(waiters: Int, count: Int, watchdog: Watchdog) async throws -> Double 
                     do {
                         try await pull.recv(into: &buffer, timeout: .milliseconds(Int.random(in: 1...50, using: &random)))
                     } catch let error as ZMQError where error == .timedOut {
+                        tally.timeouts.wrappingAdd(1, ordering: .relaxed)
                         continue
                     }
                     guard buffer.count == 8 else { fail("a message of \(buffer.count) bytes arrived, expected 8") }
@@ -51,7 +52,8 @@ func churn(waiters: Int, count: Int, watchdog: Watchdog) async throws -> Double 
     let late = await ticker.value
     await sender.value
     if late > 0.5 { fail("the 1-second ticker woke \(Int(late * 1000)) ms late while \(waiters) tasks waited") }
-    printError("max_tick_late_ms=\(Int(late * 1000))")
+    let seconds = tally.times.withLock { $0.last - $0.first }
+    printError("max_tick_late_ms=\(Int(late * 1000)) timeouts=\(tally.timeouts.load(ordering: .relaxed)) timeouts_per_s=\(Int(Double(tally.timeouts.load(ordering: .relaxed)) / seconds))")
     await push.close()
     await pull.close()
     let elapsed = tally.times.withLock { $0.last - $0.first }
@@ -78,6 +80,8 @@ struct FastRandom: RandomNumberGenerator {
 /// Which messages of the churn workload arrived, and when the first and the last did.
 private final class Tally: Sendable {
     let received = Atomic<Int>(0)
+    /// How many receives timed out (a diagnostic, printed on standard error).
+    let timeouts = Atomic<Int>(0)
     let seen: Mutex<[Bool]>
     let times = Mutex((first: 0.0, last: 0.0))
 

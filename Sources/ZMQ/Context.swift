@@ -24,6 +24,8 @@ public final class Context: Sendable {
     let hasStarted = Atomic<Bool>(false)
     /// The context's logger, shared with its ZAP gate.
     let loggerStorage: Locked<Logger>
+    /// The level of ``logger`` when it was given (`Logger.Level.rank`), for the sockets' checks.
+    let loggerLevel: Atomic<UInt8>
     /// The context's ZAP handler, bound by the first ``Authenticator`` (see `ZAPGate`).
     let zapGate: ZAPGate
 
@@ -36,7 +38,12 @@ public final class Context: Sendable {
     /// (``Socket/setLogger(_:)``). Sending and receiving never log.
     public var logger: Logger {
         get { loggerStorage.withLock { $0 } }
-        set { loggerStorage.withLock { $0 = newValue } }
+        set {
+            loggerStorage.withLock { logger in
+                logger = newValue
+                loggerLevel.store(newValue.logLevel.rank, ordering: .relaxed)
+            }
+        }
     }
 
     /// The default ``logger``: one that writes nothing.
@@ -64,6 +71,7 @@ public final class Context: Sendable {
         self.handle = handle
         let loggerStorage = Locked(logger ?? Self.silentLogger)
         self.loggerStorage = loggerStorage
+        self.loggerLevel = Atomic(loggerStorage.withLock { $0.logLevel.rank })
         self.zapGate = ZAPGate(contextLogger: loggerStorage)
     }
 

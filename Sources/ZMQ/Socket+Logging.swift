@@ -15,17 +15,35 @@ extension Socket {
     /// the socket, for chaining.
     @discardableResult
     public func setLogger(_ logger: Logger?) -> Socket {
-        ownLogger.withLock { $0 = logger }
+        ownLogger.withLock { own in
+            own = logger
+            ownLoggerLevel.store(logger?.logLevel.rank ?? Logger.Level.none, ordering: .relaxed)
+        }
         return self
     }
 
     /// Logs `message` at `debug` with the socket's type and, if given, the endpoint.
+    ///
+    /// Whether the logger takes `debug` is read from the levels kept beside the loggers (the levels
+    /// they had when they were given), so that a call that logs nothing, such as each of thousands
+    /// of receives timing out, takes no lock and copies no logger.
     nonisolated func logDebug(_ message: @autoclosure () -> Logger.Message, endpoint: String? = nil, error: (any Error)? = nil) {
+        let own = ownLoggerLevel.load(ordering: .relaxed)
+        let level = own != Logger.Level.none ? own : context.loggerLevel.load(ordering: .relaxed)
+        guard level <= Logger.Level.debug.rank else { return }
         let logger = self.logger
-        guard logger.logLevel <= .debug else { return }
         var metadata: Logger.Metadata = ["zmq.socket": "\(type)"]
         if let endpoint { metadata["zmq.endpoint"] = "\(endpoint)" }
         if let error { metadata["zmq.error"] = "\(error)" }
         logger.debug(message(), metadata: metadata)
     }
+}
+
+extension Logger.Level {
+    /// The level as a number that orders as the levels do (`trace` 0 to `critical` 6), to be kept in
+    /// an atomic.
+    var rank: UInt8 { UInt8(Logger.Level.allCases.firstIndex(of: self) ?? 0) }
+
+    /// The rank that stands for "no logger of its own".
+    static let none = UInt8.max
 }

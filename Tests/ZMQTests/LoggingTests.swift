@@ -78,6 +78,27 @@ struct LoggingTests {
         }
     }
 
+    @Test func aTimedOutWaitIsLoggedOnlyWhileTheLoggerInForceTakesDebug() async throws {
+        try await withTimeout {
+            let records = RecordingLogHandler.Records()
+            let context = try Context(logger: Logger(label: "info") { _ in RecordingLogHandler(records, level: .info) })
+            let pull = try await Socket.pull(context: context).bind(freshEndpoint(.inproc))
+            func timeOut() async { await #expect(throws: ZMQError.timedOut) { try await pull.recv(timeout: .milliseconds(2)) } }
+            await timeOut()
+            #expect(records.all.isEmpty, "an info logger takes no debug record")
+            context.logger = Logger(label: "debug") { _ in RecordingLogHandler(records, level: .debug) }
+            await timeOut()
+            #expect(records.all.map(\.message) == ["receive failed after waiting"], "the context's new logger is seen")
+            await pull.setLogger(Logger(label: "own") { _ in RecordingLogHandler(records, level: .warning) })
+            await timeOut()
+            #expect(records.all.count == 1, "the socket's own logger, at warning, takes none")
+            await pull.setLogger(nil)
+            await timeOut()
+            #expect(records.all.count == 2, "back to the context's")
+            await pull.close()
+        }
+    }
+
     @Test func proxyStartAndStopAreLogged() async throws {
         try await withTimeout {
             let records = RecordingLogHandler.Records()

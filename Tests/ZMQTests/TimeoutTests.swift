@@ -352,7 +352,8 @@ struct TimerMechanismTests {
             }
             try await eventually { !queue.isIdle(.send) }
             _ = Reactor.shared.addTimer(deadline: MonotonicClock.now() + 5_000_000, token: token, waiter: 7, direction: .send)
-            await #expect(throws: ZMQError.timedOut) { try await parked.value }
+            // `TimerFired`: the waiter's call then knows the timer is gone, and throws `timedOut`.
+            await #expect(throws: TimerFired.self) { try await parked.value }
             #expect(queue.isIdle(.send))
             #expect(Reactor.shared.pendingTimers(token: token) == 0)
             Reactor.shared.unregister(fd: -1, token: token, added: false)

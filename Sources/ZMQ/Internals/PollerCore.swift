@@ -144,7 +144,7 @@ final class PollerCore: Sendable {
             } onCancel: {
                 waiters.fail(id, .receive, with: CancellationError())
             }
-        } catch let error as ZMQError where error == .timedOut {
+        } catch is TimerFired {
             return  // the deadline: the poll looks once more and returns what it finds
         }
     }

@@ -57,9 +57,13 @@ final class Reactor: Sendable {
 
     private struct Timers {
         var queue = TimerQueue()
-        /// The deadline the timerfd is armed for; 0 when disarmed.
+        /// The deadline the timerfd is to be armed for; 0 when none.
         var armed: UInt64 = 0
     }
+    /// The deadline the timerfd was last set to (0: disarmed, or expired). Its lock is held across the
+    /// system call, which is made outside the timers' lock, so that adding and removing deadlines
+    /// never waits for the kernel; each setting is the latest `Timers.armed` when its turn comes.
+    private let setting = Locked<UInt64>(0)
 
     private init() {
         do {
@@ -116,13 +120,24 @@ final class Reactor: Sendable {
 
     /// Adds a deadline to the heap, re-arming the timerfd unless it is armed for at most `slack` after it.
     private func addTimer(deadline: UInt64, slack: UInt64, token: UInt64, waiter: UInt64, direction: Direction) -> UInt64 {
-        timers.withLock { timers in
+        let (key, rearm) = timers.withLock { timers in
             let key = timers.queue.add(deadline: deadline, token: token, waiter: waiter, direction: direction)
-            if timers.armed == 0 || deadline &+ slack < timers.armed {
-                timer.arm(deadline)
-                timers.armed = deadline
-            }
-            return key
+            guard timers.armed == 0 || deadline &+ slack < timers.armed else { return (key, false) }
+            timers.armed = deadline
+            return (key, true)
+        }
+        if rearm { setTimer(expired: false) }
+        return key
+    }
+
+    /// Sets the timerfd to what the timers want now. `expired`: it has just fired, and so is disarmed.
+    private func setTimer(expired: Bool) {
+        setting.withLock { current in
+            if expired { current = 0 }
+            let wanted = timers.withLock { $0.armed }
+            guard wanted != current else { return }
+            timer.arm(wanted)
+            current = wanted
         }
     }
 
@@ -145,16 +160,15 @@ final class Reactor: Sendable {
     private func fireTimers() {
         let expired = timers.withLock { timers -> [TimerQueue.Entry] in
             let expired = timers.queue.popExpired(now: MonotonicClock.now())
-            let next = timers.queue.earliest() ?? 0
-            if next != 0 { timer.arm(next) }
-            timers.armed = next
+            timers.armed = timers.queue.earliest() ?? 0
             return expired
         }
+        setTimer(expired: true)
         for entry in expired {
             if entry.token == Reactor.sleepToken {
                 sleepers.withLock { $0.removeValue(forKey: entry.waiter) }?.end(throwing: nil)
             } else {
-                queues.withLock { $0[entry.token] }?.queue.fail(entry.waiter, entry.direction, with: ZMQError.timedOut)
+                queues.withLock { $0[entry.token] }?.queue.fail(entry.waiter, entry.direction, with: TimerFired())
             }
         }
     }
@@ -321,3 +335,8 @@ final class Reactor: Sendable {
         }
     }
 }
+
+/// What the reactor ends an expired timed wait with (its caller throws ``ZMQError/timedOut``). The
+/// wait's timer has then left the heap: the waiter has nothing to cancel, and does not take the
+/// timers' lock to do so (with thousands of waiters timing out, that lock is the busiest there is).
+struct TimerFired: Error {}

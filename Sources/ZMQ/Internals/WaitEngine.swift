@@ -323,6 +323,10 @@ extension Socket {
                 // Cancelled, timed out or closed while parked: the waiter is out of the line. It made
                 // no libzmq call since it parked, and it read the events when it parked after one (see
                 // `park`), so the next waiter's wake-up is not its concern.
+                if error is TimerFired {
+                    timer = nil  // it fired: nothing to cancel
+                    throw timedOut(direction, after: timeout)
+                }
                 if let failure = error as? ZMQError, failure == ZMQError.timedOut {
                     throw timedOut(direction, after: timeout)
                 }
