@@ -84,7 +84,7 @@ public struct ReactorClock: Clock {
         let now = Int64(truncatingIfNeeded: MonotonicClock.now())
         guard deadline.nanoseconds > now else { return }
         let slack = tolerance.map { UInt64(max(0, Instant.nanoseconds(of: $0))) }
-        try await Reactor.shared.sleep(until: UInt64(deadline.nanoseconds), slack: slack)
+        try await Reactor.shared.sleep(until: UInt64(deadline.nanoseconds), now: UInt64(now), slack: slack)
     }
 }
 

@@ -158,19 +158,26 @@ final class Reactor: Sendable {
     /// once per expiry of the timerfd (it is edge-triggered), which has then disarmed itself: with no
     /// deadline left it costs no system call.
     private func fireTimers() {
-        let expired = timers.withLock { timers -> [TimerQueue.Entry] in
-            let expired = timers.queue.popExpired(now: MonotonicClock.now())
-            timers.armed = timers.queue.earliest() ?? 0
-            return expired
-        }
-        setTimer(expired: true)
-        for entry in expired {
-            if entry.token == Reactor.sleepToken {
-                sleepers.withLock { $0.removeValue(forKey: entry.waiter) }?.end(throwing: nil)
-            } else {
-                queues.withLock { $0[entry.token] }?.queue.fail(entry.waiter, entry.direction, with: TimerFired())
+        let now = MonotonicClock.now()
+        // In rounds of at most a buffer's worth, so that firing allocates nothing.
+        withUnsafeTemporaryAllocation(of: TimerQueue.Entry.self, capacity: 32) { buffer in
+            while true {
+                let count = timers.withLock { timers in
+                    let count = timers.queue.popExpired(now: now, into: buffer)
+                    timers.armed = timers.queue.earliest() ?? 0
+                    return count
+                }
+                for entry in buffer[..<count] {
+                    if entry.token == Reactor.sleepToken {
+                        sleepers.withLock { $0.removeValue(forKey: entry.waiter) }?.end(throwing: nil)
+                    } else {
+                        queues.withLock { $0[entry.token] }?.queue.fail(entry.waiter, entry.direction, with: TimerFired())
+                    }
+                }
+                if count < buffer.count { break }
             }
         }
+        setTimer(expired: true)
     }
 
     // MARK: Sleeps (ReactorClock)
@@ -178,7 +185,7 @@ final class Reactor: Sendable {
     /// The timer entries of sleeps have this token, which no socket has; their `waiter` is the key of
     /// the sleep in `sleepers`.
     private static let sleepToken: UInt64 = 0
-    /// The sleeps in progress, by the number ``sleep(until:slack:)`` gave them.
+    /// The sleeps in progress, by the number ``sleep(until:now:slack:)`` gave them.
     private let sleepers = Locked<[UInt64: Sleeper]>([:])
     private let nextSleeper = Atomic<UInt64>(1)
 
@@ -230,14 +237,13 @@ final class Reactor: Sendable {
         }
     }
 
-    /// Suspends the calling task until `deadline` (``MonotonicClock`` nanoseconds), or up to `slack`
-    /// nanoseconds after it (`nil`: a sixteenth of the sleep, at most a millisecond), on the reactor's
+    /// Suspends the calling task until `deadline` (``MonotonicClock`` nanoseconds, `now` being the
+    /// time the caller read), or up to `slack` nanoseconds after it (`nil`: a sixteenth of the sleep, at most a millisecond), on the reactor's
     /// timer. A task that prefers ``ReactorExecutor`` resumes on this thread, woken by the timer
     /// alone. Throws `CancellationError` when the task is cancelled first.
-    func sleep(until deadline: UInt64, slack: UInt64?) async throws {
+    nonisolated(nonsending) func sleep(until deadline: UInt64, now: UInt64, slack: UInt64?) async throws {
         let sleeper = Sleeper()
         let key = nextSleeper.wrappingAdd(1, ordering: .relaxed).oldValue
-        let now = MonotonicClock.now()
         let slack = slack ?? (deadline > now ? min(Self.sleepSlackLimit, deadline - now) / 16 : 0)
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in

@@ -61,14 +61,18 @@ struct TimerQueue {
         return heap.first?.deadline
     }
 
-    /// Removes and returns the live entries whose deadline is at or before `now`.
-    mutating func popExpired(now: UInt64) -> [Entry] {
-        var expired: [Entry] = []
-        while let top = heap.first, top.deadline <= now || !live.contains(top.key) {
+    /// Removes the live entries whose deadline is at or before `now`, earliest first, into `buffer`,
+    /// as many as it holds; returns how many. (When that fills it, more may be left.)
+    mutating func popExpired(now: UInt64, into buffer: UnsafeMutableBufferPointer<Entry>) -> Int {
+        var count = 0
+        while count < buffer.count, let top = heap.first, top.deadline <= now || !live.contains(top.key) {
             popTop()
-            if live.remove(top.key) != nil { expired.append(top) }
+            if live.remove(top.key) != nil {
+                (buffer.baseAddress! + count).initialize(to: top)
+                count += 1
+            }
         }
-        return expired
+        return count
     }
 
     /// How many live deadlines belong to `token` (for tests and diagnostics).
