@@ -24,7 +24,7 @@ public final class Context: Sendable {
     let hasStarted = Atomic<Bool>(false)
     /// The context's logger, shared with its ZAP gate.
     let loggerStorage: Locked<Logger>
-    /// The level of ``logger`` when it was given (`Logger.Level.rank`), for the sockets' checks.
+    /// The level of ``logger`` when it was given (``LevelRank``), for the sockets' checks.
     let loggerLevel: Atomic<UInt8>
     /// The context's ZAP handler, bound by the first ``Authenticator`` (see `ZAPGate`).
     let zapGate: ZAPGate
@@ -41,7 +41,7 @@ public final class Context: Sendable {
         set {
             loggerStorage.withLock { logger in
                 logger = newValue
-                loggerLevel.store(newValue.logLevel.rank, ordering: .relaxed)
+                loggerLevel.store(LevelRank.of(newValue.logLevel), ordering: .relaxed)
             }
         }
     }
@@ -71,7 +71,7 @@ public final class Context: Sendable {
         self.handle = handle
         let loggerStorage = Locked(logger ?? Self.silentLogger)
         self.loggerStorage = loggerStorage
-        self.loggerLevel = Atomic(loggerStorage.withLock { $0.logLevel.rank })
+        self.loggerLevel = Atomic(loggerStorage.withLock { LevelRank.of($0.logLevel) })
         self.zapGate = ZAPGate(contextLogger: loggerStorage)
     }
 

@@ -88,6 +88,7 @@ public struct ReactorClock: Clock {
     }
 }
 
+/// `.reactor`, the ``ReactorClock``, wherever a clock is expected.
 extension Clock where Self == ReactorClock {
     /// The clock whose sleeps the library's reactor thread times (``ReactorClock``):
     /// `try await Task.sleep(until: deadline, clock: .reactor)`.

@@ -17,7 +17,7 @@ extension Socket {
     public func setLogger(_ logger: Logger?) -> Socket {
         ownLogger.withLock { own in
             own = logger
-            ownLoggerLevel.store(logger?.logLevel.rank ?? Logger.Level.none, ordering: .relaxed)
+            ownLoggerLevel.store(logger.map { LevelRank.of($0.logLevel) } ?? LevelRank.none, ordering: .relaxed)
         }
         return self
     }
@@ -29,8 +29,8 @@ extension Socket {
     /// of receives timing out, takes no lock and copies no logger.
     nonisolated func logDebug(_ message: @autoclosure () -> Logger.Message, endpoint: String? = nil, error: (any Error)? = nil) {
         let own = ownLoggerLevel.load(ordering: .relaxed)
-        let level = own != Logger.Level.none ? own : context.loggerLevel.load(ordering: .relaxed)
-        guard level <= Logger.Level.debug.rank else { return }
+        let level = own != LevelRank.none ? own : context.loggerLevel.load(ordering: .relaxed)
+        guard level <= LevelRank.of(.debug) else { return }
         let logger = self.logger
         var metadata: Logger.Metadata = ["zmq.socket": "\(type)"]
         if let endpoint { metadata["zmq.endpoint"] = "\(endpoint)" }
@@ -39,10 +39,10 @@ extension Socket {
     }
 }
 
-extension Logger.Level {
-    /// The level as a number that orders as the levels do (`trace` 0 to `critical` 6), to be kept in
-    /// an atomic.
-    var rank: UInt8 { UInt8(Logger.Level.allCases.firstIndex(of: self) ?? 0) }
+/// A logger's level as a number that orders as the levels do (`trace` 0 to `critical` 6), to be kept
+/// in an atomic beside the logger (``Socket/ownLoggerLevel``, ``Context/loggerLevel``).
+enum LevelRank {
+    static func of(_ level: Logger.Level) -> UInt8 { UInt8(Logger.Level.allCases.firstIndex(of: level) ?? 0) }
 
     /// The rank that stands for "no logger of its own".
     static let none = UInt8.max

@@ -61,8 +61,8 @@ public actor Socket {
     var attachedEndpoints: [Endpoint] = []
     /// The logger given with ``setLogger(_:)``, if any (read without the actor by the slow path).
     nonisolated let ownLogger = Locked<Logger?>(nil)
-    /// The level of ``ownLogger`` when it was given (`Logger.Level.rank`), or `Logger.Level.none`.
-    nonisolated let ownLoggerLevel = Atomic<UInt8>(Logger.Level.none)
+    /// The level of ``ownLogger`` when it was given (``LevelRank``), or `LevelRank.none`.
+    nonisolated let ownLoggerLevel = Atomic<UInt8>(LevelRank.none)
 
     /// Creates a socket of `type` in `context`.
     ///
