@@ -52,11 +52,11 @@ func churn(waiters: Int, count: Int, watchdog: Watchdog) async throws -> Double 
     let late = await ticker.value
     await sender.value
     if late > 0.5 { fail("the 1-second ticker woke \(Int(late * 1000)) ms late while \(waiters) tasks waited") }
-    let seconds = tally.times.withLock { $0.last - $0.first }
-    printError("max_tick_late_ms=\(Int(late * 1000)) timeouts=\(tally.timeouts.load(ordering: .relaxed)) timeouts_per_s=\(Int(Double(tally.timeouts.load(ordering: .relaxed)) / seconds))")
+    let elapsed = tally.times.withLock { $0.last - $0.first }
+    let timeouts = tally.timeouts.load(ordering: .relaxed)
+    printError("max_tick_late_ms=\(Int(late * 1000)) timeouts=\(timeouts) timeouts_per_s=\(Int(Double(timeouts) / elapsed))")
     await push.close()
     await pull.close()
-    let elapsed = tally.times.withLock { $0.last - $0.first }
     return Double(count - 1) / elapsed
 }
 

@@ -23,8 +23,8 @@
 /// ```
 ///
 /// The clock counts `CLOCK_MONOTONIC`, the clock of the sockets' timeouts. A sleep ends at its
-/// deadline or up to its tolerance later (when none is given, a sixteenth of the sleep, at most 1 ms,
-/// so that many sleeps can share a timer setting); cancelling the sleeping task ends the sleep at once
+/// deadline or up to its tolerance later (when none is given, a sixteenth of the sleep, at most
+/// 62.5 µs, so that sleeps that end close together can share a timer setting); cancelling the sleeping task ends the sleep at once
 /// with `CancellationError`, as `Task.sleep` does.
 public struct ReactorClock: Clock {
     /// A point in time on ``ReactorClock``: nanoseconds of `CLOCK_MONOTONIC`.
@@ -83,7 +83,7 @@ public struct ReactorClock: Clock {
         try Task.checkCancellation()
         let now = Int64(truncatingIfNeeded: MonotonicClock.now())
         guard deadline.nanoseconds > now else { return }
-        let slack = tolerance.map { UInt64(max(0, Instant.nanoseconds(of: $0))) }
+        let slack = tolerance.map(MonotonicClock.nanoseconds(of:))
         try await Reactor.shared.sleep(until: UInt64(deadline.nanoseconds), now: UInt64(now), slack: slack)
     }
 }

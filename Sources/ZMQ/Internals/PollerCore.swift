@@ -116,7 +116,7 @@ final class PollerCore: Sendable {
     /// returns at once if something changed since `changes` (the value ``ready(_:)`` returned).
     nonisolated(nonsending) func wait(since changes: UInt64, deadline: UInt64?) async throws {
         let id = nextWaiterID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let timer = deadline.map { Reactor.shared.addTimer(deadline: $0, token: token, waiter: id, direction: .receive) }
+        var timer = deadline.map { Reactor.shared.addTimer(deadline: $0, token: token, waiter: id, direction: .receive) }
         defer {
             waiters.leave(id, .receive)
             if let timer { Reactor.shared.cancelTimer(timer) }
@@ -145,6 +145,7 @@ final class PollerCore: Sendable {
                 waiters.fail(id, .receive, with: CancellationError())
             }
         } catch is TimerFired {
+            timer = nil  // it fired: nothing to cancel
             return  // the deadline: the poll looks once more and returns what it finds
         }
     }

@@ -109,13 +109,17 @@ final class Reactor: Sendable {
     /// (``MonotonicClock`` nanoseconds) unless ``cancelTimer(_:)`` comes first. As with cancellation,
     /// only a waiter that is still waiting and interruptible is failed. Returns the timer's key.
     ///
-    /// The timer may fire up to a sixteenth of the wait late (at most ``Reactor/slackLimit``): a new
+    /// The timer may fire up to a sixteenth of the wait late (at most a sixteenth of ``Reactor/slackLimit``: 1 ms): a new
     /// deadline only re-arms the timerfd (a system call) when it comes earlier than that before the one
     /// it is armed for, so that thousands of short timed waits do not each re-arm it.
     func addTimer(deadline: UInt64, token: UInt64, waiter: UInt64, direction: Direction) -> UInt64 {
-        let now = MonotonicClock.now()
-        let slack = deadline > now ? min(Self.slackLimit, deadline - now) / 16 : 0
+        let slack = Self.slack(until: deadline, now: MonotonicClock.now(), limit: Self.slackLimit)
         return addTimer(deadline: deadline, slack: slack, token: token, waiter: waiter, direction: direction)
+    }
+
+    /// How late a deadline may fire: a sixteenth of the wait from `now`, at most a sixteenth of `limit`.
+    private static func slack(until deadline: UInt64, now: UInt64, limit: UInt64) -> UInt64 {
+        deadline > now ? min(limit, deadline - now) / 16 : 0
     }
 
     /// Adds a deadline to the heap, re-arming the timerfd unless it is armed for at most `slack` after it.
@@ -238,13 +242,13 @@ final class Reactor: Sendable {
     }
 
     /// Suspends the calling task until `deadline` (``MonotonicClock`` nanoseconds, `now` being the
-    /// time the caller read), or up to `slack` nanoseconds after it (`nil`: a sixteenth of the sleep, at most a millisecond), on the reactor's
+    /// time the caller read), or up to `slack` nanoseconds after it (`nil`: a sixteenth of the sleep, at most 62.5 µs), on the reactor's
     /// timer. A task that prefers ``ReactorExecutor`` resumes on this thread, woken by the timer
     /// alone. Throws `CancellationError` when the task is cancelled first.
     nonisolated(nonsending) func sleep(until deadline: UInt64, now: UInt64, slack: UInt64?) async throws {
         let sleeper = Sleeper()
         let key = nextSleeper.wrappingAdd(1, ordering: .relaxed).oldValue
-        let slack = slack ?? (deadline > now ? min(Self.sleepSlackLimit, deadline - now) / 16 : 0)
+        let slack = slack ?? Self.slack(until: deadline, now: now, limit: Self.sleepSlackLimit)
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 guard sleeper.park(continuation) else { return }
@@ -262,7 +266,7 @@ final class Reactor: Sendable {
         }
     }
 
-    /// A sleep with no tolerance given ends at most this late.
+    /// A sleep with no tolerance given ends at most a sixteenth of this late (62.5 µs).
     static let sleepSlackLimit: UInt64 = 1_000_000
 
     /// Delivers, without waiting, the readiness the reactor has pending; called by a task that is about
@@ -319,10 +323,14 @@ final class Reactor: Sendable {
         let executor = ReactorExecutor.shared.asUnownedTaskExecutor()
         Reactor.thread.store(System.currentThread(), ordering: .relaxed)
         var batch: [UnownedJob] = []
-        var idle = jobs.withLock { jobs in
-            jobs.sleeping = jobs.queue.isEmpty
-            return jobs.queue.isEmpty
+        // Whether no job is queued; if so the thread is about to sleep in epoll, and `enqueue` must wake it.
+        func noJobs() -> Bool {
+            jobs.withLock { jobs in
+                jobs.sleeping = jobs.queue.isEmpty
+                return jobs.queue.isEmpty
+            }
         }
+        var idle = noJobs()
         while true {
             // Wait for the next event (for ever when no job is queued), deliver it (which usually
             // resumes a task that prefers this executor, queueing its job), then run what is queued:
@@ -334,10 +342,7 @@ final class Reactor: Sendable {
             for job in batch { job.runSynchronously(on: executor) }
             batch.removeAll(keepingCapacity: true)
             // Sleep in epoll only if the jobs just run queued no others.
-            idle = jobs.withLock { jobs in
-                jobs.sleeping = jobs.queue.isEmpty
-                return jobs.queue.isEmpty
-            }
+            idle = noJobs()
         }
     }
 }

@@ -159,22 +159,6 @@ final class WaitQueue: Sendable {
         return continuation != nil
     }
 
-    /// ``fail(_:_:with:)`` for several waiters at once, taking the lock once: the reactor ends the
-    /// waits whose timers expired together this way.
-    func fail(_ waiters: [(id: UInt64, direction: Direction)], with error: any Error) {
-        var continuations: [UnsafeContinuation<Void, any Error>] = []
-        continuations.reserveCapacity(waiters.count)
-        lines.withLock { lines in
-            for (id, direction) in waiters {
-                guard let waiter = lines[direction].waiters[id], waiter.interruptible,
-                      let continuation = waiter.continuation else { continue }
-                lines[direction].waiters[id] = nil
-                continuations.append(continuation)
-            }
-        }
-        for continuation in continuations { continuation.resume(throwing: error) }
-    }
-
     /// Ends every waiter with `error` (the socket was closed, or cannot be waited on); woken waiters
     /// see the error when they run.
     func failAll(with error: any Error) {
