@@ -22,6 +22,12 @@
 // eventfd, for the same reason: it wakes the reactor when a task is queued on ReactorExecutor.
 #include <sys/eventfd.h>
 
+// prctl is variadic, which Swift cannot call: the reactor sets its thread's timer slack through this.
+#include <sys/prctl.h>
+static inline int swift_zmq_set_timer_slack(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0UL, 0UL, 0UL);
+}
+
 #ifndef ZMQ_SERVER
 #define ZMQ_SERVER 12
 #define ZMQ_CLIENT 13

@@ -4,7 +4,7 @@
 /// `Task.sleep` on Swift's own clocks is timed, on Linux, by a thread of Dispatch's: when the sleep
 /// ends, that thread wakes, then hands the task to the thread that runs it (another wake-up), and each
 /// new sleep first wakes it to re-arm its timer. A sleep on this clock is a deadline in the reactor's
-/// timer heap, ended by the reactor's own `timerfd`. A task that prefers ``ReactorExecutor`` is then
+/// timer heap, ended by the timeout of the reactor thread's wait in epoll. A task that prefers ``ReactorExecutor`` is then
 /// run by the thread the timer woke: one thread wake-up per sleep, as `clock_nanosleep` costs a C
 /// thread. A task on another executor is handed on once, as after any other wake-up.
 ///

@@ -86,6 +86,25 @@ struct ReactorClockTests {
         }
     }
 
+    /// The reactor thread's wait in epoll times out at the earliest deadline it saw before sleeping;
+    /// an earlier one added from another thread while it sleeps must still wake it (the timerfd).
+    @Test func aNearDeadlineAddedWhileTheReactorSleepsForAFarOneEndsOnTime() async throws {
+        try await withTimeout {
+            let clock = ReactorClock()
+            let far = Task(executorPreference: ReactorExecutor.shared) {
+                try await clock.sleep(until: clock.now.advanced(by: .seconds(3600)))
+            }
+            defer { far.cancel() }
+            let (_, pull) = try await pipeline(lingerZero: true)
+            for _ in 0..<20 {
+                let start = clock.now
+                try await clock.sleep(until: start.advanced(by: .milliseconds(5)))
+                await #expect(throws: ZMQError.timedOut) { try await pull.recv(timeout: .milliseconds(5)) }
+                #expect(start.duration(to: clock.now) < .seconds(5), "a near deadline waited for the far one")
+            }
+        }
+    }
+
     @Test func instantsCountNanosecondsAndSaturate() {
         let clock = ReactorClock()
         let now = clock.now

@@ -86,7 +86,7 @@ final class PollerCore: Sendable {
         let changes = self.changes.load(ordering: .acquiring)
         var signalled: Set<UInt64> = []
         withUnsafeTemporaryAllocation(of: epoll_event.self, capacity: 64) { events in
-            let count = poll.wait(into: events, milliseconds: 0)
+            let count = poll.poll(into: events)
             for index in 0..<count { signalled.insert(events[index].data.u64) }
         }
         return try members.withLock { members in

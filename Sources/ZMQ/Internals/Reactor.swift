@@ -9,8 +9,10 @@ import Synchronization  // Atomic
 /// is armed only while it has a waiter, so idle sockets cost nothing, and no thread exists per socket.
 /// A ``Poller`` registers its own epoll set here the same way, as one descriptor.
 ///
-/// Timeouts live here too, as deadlines in a heap with one timerfd in the epoll set armed for the
-/// earliest. That was chosen over a task per timed wait (sleeping until the deadline, cancelled when
+/// Timeouts live here too, as deadlines in a heap. The thread's wait in epoll times out at the
+/// earliest (`epoll_pwait2`); a deadline that another thread adds while it sleeps, earlier than
+/// that, arms a timerfd in the epoll set (see ``addTimer(deadline:slack:token:waiter:direction:)``).
+/// The heap was chosen over a task per timed wait (sleeping until the deadline, cancelled when
 /// the wait ends) because a wait that ends in time, the common case, then costs a locked heap insert
 /// and removal instead of creating, scheduling and cancelling a task on the cooperative pool; and an
 /// expired wait is failed straight from this thread, exactly like a cancelled one, with no pool
@@ -59,6 +61,15 @@ final class Reactor: Sendable {
         var queue = TimerQueue()
         /// The deadline the timerfd is to be armed for; 0 when none.
         var armed: UInt64 = 0
+        /// Whether the reactor thread sleeps in epoll, or is about to, having read the heap; while it
+        /// runs, it reads the heap again before it sleeps.
+        var sleeping = false
+        /// The end of that sleep's timeout: the earliest deadline when it began (`.max`: none).
+        var sleepsUntil: UInt64 = .max
+
+        /// When the reactor thread looks at the heap next, at the latest: at once (0) while it runs;
+        /// while it sleeps, at the end of its timeout or when the timerfd fires, whichever is first.
+        var looksAt: UInt64 { sleeping ? min(sleepsUntil, armed == 0 ? .max : armed) : 0 }
     }
     /// The deadline the timerfd was last set to (0: disarmed, or expired). Its lock is held across the
     /// system call, which is made outside the timers' lock, so that adding and removing deadlines
@@ -109,9 +120,8 @@ final class Reactor: Sendable {
     /// (``MonotonicClock`` nanoseconds) unless ``cancelTimer(_:)`` comes first. As with cancellation,
     /// only a waiter that is still waiting and interruptible is failed. Returns the timer's key.
     ///
-    /// The timer may fire up to a sixteenth of the wait late (at most a sixteenth of ``Reactor/slackLimit``: 1 ms): a new
-    /// deadline only re-arms the timerfd (a system call) when it comes earlier than that before the one
-    /// it is armed for, so that thousands of short timed waits do not each re-arm it.
+    /// The timer may fire up to a sixteenth of the wait late (at most a sixteenth of ``Reactor/slackLimit``: 1 ms),
+    /// plus the kernel's timer slack (see ``addTimer(deadline:slack:token:waiter:direction:)``).
     func addTimer(deadline: UInt64, token: UInt64, waiter: UInt64, direction: Direction) -> UInt64 {
         let slack = Self.slack(until: deadline, now: MonotonicClock.now(), limit: Self.slackLimit)
         return addTimer(deadline: deadline, slack: slack, token: token, waiter: waiter, direction: direction)
@@ -122,11 +132,20 @@ final class Reactor: Sendable {
         deadline > now ? min(limit, deadline - now) / 16 : 0
     }
 
-    /// Adds a deadline to the heap, re-arming the timerfd unless it is armed for at most `slack` after it.
+    /// Adds a deadline to the heap. Two things end the reactor thread's sleep for a deadline:
+    ///
+    /// - the timeout of its wait in epoll (`epoll_pwait2`), set to the earliest deadline each time it
+    ///   goes to sleep. A deadline added on the reactor thread itself (a task on ``ReactorExecutor``
+    ///   that sleeps or waits), or while the thread runs, costs no system call: it is in the heap
+    ///   when the thread next reads it. This is how a paced task on the reactor sleeps, with the
+    ///   one system call `clock_nanosleep` would cost it, and the same timer slack.
+    /// - the timerfd, armed only when a deadline comes from another thread while the reactor sleeps,
+    ///   more than `slack` before the reactor would look at the heap anyway, so that thousands of
+    ///   short timed waits do not each re-arm it.
     private func addTimer(deadline: UInt64, slack: UInt64, token: UInt64, waiter: UInt64, direction: Direction) -> UInt64 {
         let (key, rearm) = timers.withLock { timers in
             let key = timers.queue.add(deadline: deadline, token: token, waiter: waiter, direction: direction)
-            guard timers.armed == 0 || deadline &+ slack < timers.armed else { return (key, false) }
+            guard deadline &+ slack < timers.looksAt else { return (key, false) }
             timers.armed = deadline
             return (key, true)
         }
@@ -158,17 +177,36 @@ final class Reactor: Sendable {
         timers.withLock { $0.queue.count(token: token) }
     }
 
-    /// Ends the waits and sleeps whose deadline has passed, and arms the timer for the next one. Runs
-    /// once per expiry of the timerfd (it is edge-triggered), which has then disarmed itself: with no
-    /// deadline left it costs no system call.
-    private func fireTimers() {
+    /// How long the reactor thread, about to sleep in epoll, may sleep for the timers (`nil`: for
+    /// ever); from now on, a deadline added on another thread that comes earlier arms the timerfd.
+    private func sleepTimeout() -> UInt64? {
+        let now = MonotonicClock.now()
+        let earliest = timers.withLock { timers in
+            let earliest = timers.queue.earliest()
+            timers.sleeping = true
+            timers.sleepsUntil = earliest ?? .max
+            return earliest
+        }
+        return earliest.map { $0 > now ? $0 - now : 0 }
+    }
+
+    /// Ends the waits and sleeps whose deadline has passed. The reactor thread calls it each time it
+    /// wakes (`awake`: it no longer sleeps); any thread that takes the timerfd's expiry (`expired`;
+    /// it is edge-triggered, and has then disarmed itself) calls it too, and re-arms the timerfd for
+    /// the next deadline if the reactor sleeps past it. Otherwise the timerfd is left alone: with no
+    /// deadline left, timers cost no system call.
+    private func fireTimers(awake: Bool, expired: Bool) {
         let now = MonotonicClock.now()
         // In rounds of at most a buffer's worth, so that firing allocates nothing.
         withUnsafeTemporaryAllocation(of: TimerQueue.Entry.self, capacity: 32) { buffer in
             while true {
                 let count = timers.withLock { timers in
+                    if awake { timers.sleeping = false }
                     let count = timers.queue.popExpired(now: now, into: buffer)
-                    timers.armed = timers.queue.earliest() ?? 0
+                    if expired {
+                        let next = timers.queue.earliest() ?? .max
+                        timers.armed = timers.sleeping && next < timers.sleepsUntil ? next : 0
+                    }
                     return count
                 }
                 for entry in buffer[..<count] {
@@ -181,7 +219,7 @@ final class Reactor: Sendable {
                 if count < buffer.count { break }
             }
         }
-        setTimer(expired: true)
+        if expired { setTimer(expired: true) }
     }
 
     // MARK: Sleeps (ReactorClock)
@@ -280,18 +318,21 @@ final class Reactor: Sendable {
     func deliverPending() {
         if Reactor.isCurrentThread { return }
         withUnsafeTemporaryAllocation(of: epoll_event.self, capacity: 16) { events in
-            let count = poll.wait(into: events, milliseconds: 0)
-            if count > 0 { deliver(events, count) }
+            let count = poll.poll(into: events)
+            if count > 0, deliver(events, count) { fireTimers(awake: false, expired: true) }
         }
     }
 
     /// Wakes the head waiter of each direction of every socket in `events` (the woken task re-reads
-    /// `ZMQ_EVENTS`, which re-arms the socket if it still has to wait), and fails expired timed waits.
-    private func deliver(_ events: UnsafeMutableBufferPointer<epoll_event>, _ count: Int) {
+    /// `ZMQ_EVENTS`, which re-arms the socket if it still has to wait). Returns whether the timerfd
+    /// is among them: the caller then fires the timers (after the sockets, so that a waiter whose
+    /// message came with its deadline gets the message).
+    private func deliver(_ events: UnsafeMutableBufferPointer<epoll_event>, _ count: Int) -> Bool {
+        var expired = false
         for index in 0..<count {
             let token = events[index].data.u64
             if token == Reactor.timerToken {
-                fireTimers()
+                expired = true
                 continue
             }
             if token == Reactor.wakeUpToken { continue }
@@ -303,6 +344,7 @@ final class Reactor: Sendable {
                 registration.queue.wakeFirst(.send)
             }
         }
+        return expired
     }
 
     // MARK: Running tasks
@@ -322,6 +364,7 @@ final class Reactor: Sendable {
         let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: 256)
         let executor = ReactorExecutor.shared.asUnownedTaskExecutor()
         Reactor.thread.store(System.currentThread(), ordering: .relaxed)
+        System.setTimerSlack(nanoseconds: 1)
         var batch: [UnownedJob] = []
         // Whether no job is queued; if so the thread is about to sleep in epoll, and `enqueue` must wake it.
         func noJobs() -> Bool {
@@ -332,12 +375,13 @@ final class Reactor: Sendable {
         }
         var idle = noJobs()
         while true {
-            // Wait for the next event (for ever when no job is queued), deliver it (which usually
-            // resumes a task that prefers this executor, queueing its job), then run what is queued:
-            // one system call per wake-up.
-            let count = poll.wait(into: events, milliseconds: idle ? -1 : 0)
+            // Wait for the next event or deadline (when no job is queued; otherwise only look),
+            // deliver it (which usually resumes a task that prefers this executor, queueing its job),
+            // then run what is queued: one system call per wake-up.
+            let count = idle ? poll.wait(into: events, nanoseconds: sleepTimeout()) : poll.poll(into: events)
             if idle { jobs.withLock { $0.sleeping = false } }
-            deliver(events, count)
+            let expired = deliver(events, count)
+            fireTimers(awake: true, expired: expired)
             jobs.withLock { swap(&batch, &$0.queue) }
             for job in batch { job.runSynchronously(on: executor) }
             batch.removeAll(keepingCapacity: true)

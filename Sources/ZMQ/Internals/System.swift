@@ -1,10 +1,11 @@
 internal import CZMQ
+import Synchronization  // Atomic
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Every operating-system call the library makes (the libzmq calls are in `LibZMQ`): epoll, timerfd,
-/// eventfd reads, `fcntl` and `sched_yield`. This is the file a port to another system rewrites (a
+/// eventfd reads, `fcntl`, `sched_yield`, the reactor's thread and its timer slack (`prctl`). This is the file a port to another system rewrites (a
 /// kqueue port: `Poll` over `kqueue`/`kevent`, the timer as an `EVFILT_TIMER`); nothing else in the
 /// library names these calls. EINTR is retried here, in ``retryingInterrupts(_:)``, and nowhere else.
 ///
@@ -51,6 +52,12 @@ enum System {
         }, Unmanaged.passRetained(Box(body)).toOpaque())
         precondition(started == 0, "pthread_create: \(String(cString: strerror(started)))")
         pthread_detach(thread)
+    }
+
+    /// Sets how late the kernel may end the calling thread's timed waits (`PR_SET_TIMERSLACK`; the
+    /// default is 50 µs), beyond a thousandth of the wait, which epoll always allows.
+    static func setTimerSlack(nanoseconds: UInt) {
+        _ = swift_zmq_set_timer_slack(nanoseconds)
     }
 
     /// An identifier of the calling thread (`pthread_self`), to compare with another's.
@@ -109,13 +116,34 @@ enum System {
             _ = epoll_ctl(descriptor, EPOLL_CTL_DEL, fd, &event)
         }
 
-        /// Waits up to `milliseconds` (-1: for ever, 0: not at all) and returns the tokens of the
-        /// descriptors that are ready, into `events`; how many there are.
-        func wait(into events: UnsafeMutableBufferPointer<epoll_event>, milliseconds: Int32) -> Int {
-            let count = retryingInterrupts { epoll_wait(descriptor, events.baseAddress, Int32(events.count), milliseconds) }
+        /// Returns, into `events`, the tokens of the descriptors that are ready now, without waiting;
+        /// how many there are.
+        func poll(into events: UnsafeMutableBufferPointer<epoll_event>) -> Int {
+            wait(into: events, nanoseconds: 0)
+        }
+
+        /// Waits up to `nanoseconds` (`nil`: for ever, 0: not at all) and returns the tokens of the
+        /// descriptors that are ready, into `events`; how many there are. A timed wait is
+        /// `epoll_pwait2`'s (Linux 5.11), which the kernel may end up to the thread's timer slack late
+        /// (50 µs by default, as for `clock_nanosleep`); on an older kernel it falls back to
+        /// `epoll_wait`, whose timeout is rounded up to whole milliseconds.
+        func wait(into events: UnsafeMutableBufferPointer<epoll_event>, nanoseconds: UInt64?) -> Int {
+            let base = events.baseAddress, capacity = Int32(events.count)
+            if let nanoseconds, nanoseconds > 0, !Self.timedWaitMissing.load(ordering: .relaxed) {
+                var timeout = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+                let count = retryingInterrupts { epoll_pwait2(descriptor, base, capacity, &timeout, nil) }
+                if count >= 0 { return Int(count) }
+                precondition(errno == ENOSYS, "epoll_pwait2: \(String(cString: strerror(errno)))")
+                Self.timedWaitMissing.store(true, ordering: .relaxed)
+            }
+            let milliseconds = nanoseconds.map { Int32(clamping: $0 / 1_000_000 + ($0 % 1_000_000 == 0 ? 0 : 1)) } ?? -1
+            let count = retryingInterrupts { epoll_wait(descriptor, base, capacity, milliseconds) }
             precondition(count >= 0, "epoll_wait: \(String(cString: strerror(errno)))")
             return Int(count)
         }
+
+        /// Set once `epoll_pwait2` proved missing (ENOSYS): timed waits use `epoll_wait` instead.
+        private static let timedWaitMissing = Atomic<Bool>(false)
     }
 
     // MARK: Time: timerfd
