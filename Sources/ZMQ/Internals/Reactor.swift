@@ -169,7 +169,7 @@ final class Reactor: Sendable {
 
     /// Forgets a timer; the timerfd may still fire for it, which is harmless.
     func cancelTimer(_ key: UInt64) {
-        timers.withLock { $0.queue.remove(key) }
+        timers.withLock { _ = $0.queue.remove(key) }
     }
 
     /// How many timers of `token` are pending (for tests).
@@ -211,7 +211,7 @@ final class Reactor: Sendable {
                 }
                 for entry in buffer[..<count] {
                     if entry.token == Reactor.sleepToken {
-                        sleepers.withLock { $0.removeValue(forKey: entry.waiter) }?.end(throwing: nil)
+                        wake(sleeperAt: entry.waiter)
                     } else {
                         queues.withLock { $0[entry.token] }?.queue.fail(entry.waiter, entry.direction, with: TimerFired())
                     }
@@ -224,59 +224,57 @@ final class Reactor: Sendable {
 
     // MARK: Sleeps (ReactorClock)
 
-    /// The timer entries of sleeps have this token, which no socket has; their `waiter` is the key of
-    /// the sleep in `sleepers`.
+    /// The timer entries of sleeps have this token, which no socket has; their `waiter` is the
+    /// address of the ``Sleeper``, retained once for the entry. Whoever takes the entry's key out of
+    /// the heap's live set (the reactor firing it, or a cancellation removing it) owns that
+    /// retain and releases it: exactly one of them does.
     private static let sleepToken: UInt64 = 0
-    /// The sleeps in progress, by the number ``sleep(until:now:slack:)`` gave them.
-    private let sleepers = Locked<[UInt64: Sleeper]>([:])
-    private let nextSleeper = Atomic<UInt64>(1)
 
     /// One task's sleep: parked until its timer fires or its task is cancelled, whichever comes first.
-    private final class Sleeper: Sendable {
-        private enum State {
-            case starting
-            case parked(UnsafeContinuation<Void, any Error>)
-            /// Cancelled before it parked: it resumes with this error as it parks.
-            case ended(any Error)
-            case resumed
-        }
-        private let state = Locked(State.starting)
+    /// Its state is one atomic word (a sleep takes one allocation and no lock of its own).
+    private final class Sleeper: @unchecked Sendable {
+        private static let starting: UInt8 = 0, parked: UInt8 = 1, cancelled: UInt8 = 2, resumed: UInt8 = 3
+        private let state = Atomic<UInt8>(Sleeper.starting)
+        /// Written once by ``park(_:)`` before the state says `parked`; read by whoever ends it.
+        private var continuation: UnsafeContinuation<Void, any Error>?
         /// The sleep's timer, for a cancellation to remove (0 until it is added).
         let timer = Atomic<UInt64>(0)
 
         /// Parks the sleep, unless a cancellation came first; returns whether it parked.
         func park(_ continuation: UnsafeContinuation<Void, any Error>) -> Bool {
-            let error = state.withLock { state -> (any Error)? in
-                if case .ended(let error) = state {
-                    state = .resumed
-                    return error
-                }
-                state = .parked(continuation)
-                return nil
+            self.continuation = continuation
+            if state.compareExchange(expected: Sleeper.starting, desired: Sleeper.parked, ordering: .acquiringAndReleasing).exchanged {
+                return true
             }
-            guard let error else { return true }
-            continuation.resume(throwing: error)
+            // Cancelled before it parked.
+            state.store(Sleeper.resumed, ordering: .relaxed)
+            continuation.resume(throwing: CancellationError())
             return false
         }
 
-        /// Ends the sleep: normally (`nil`, its timer fired) or with `error` (its task was cancelled).
+        /// Ends the sleep: normally (its timer fired) or, `cancelled`, with `CancellationError`.
         /// Only the first end counts.
-        func end(throwing error: (any Error)?) {
-            let continuation = state.withLock { state -> UnsafeContinuation<Void, any Error>? in
-                switch state {
-                case .parked(let continuation):
-                    state = .resumed
-                    return continuation
-                case .starting:
-                    if let error { state = .ended(error) }
-                    return nil
-                case .ended, .resumed:
-                    return nil
+        func end(cancelled: Bool) {
+            while true {
+                let current = state.load(ordering: .acquiring)
+                if current == Sleeper.parked {
+                    guard state.compareExchange(expected: current, desired: Sleeper.resumed, ordering: .acquiringAndReleasing).exchanged else { continue }
+                    let continuation = self.continuation!
+                    if cancelled { continuation.resume(throwing: CancellationError()) } else { continuation.resume() }
+                    return
                 }
+                // Cancelled before it parked: it resumes itself as it parks.
+                if current == Sleeper.starting && cancelled {
+                    guard state.compareExchange(expected: current, desired: Sleeper.cancelled, ordering: .acquiringAndReleasing).exchanged else { continue }
+                }
+                return
             }
-            guard let continuation else { return }
-            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
         }
+    }
+
+    /// Ends the sleep of a timer entry that fired, releasing the entry's retain.
+    private func wake(sleeperAt address: UInt64) {
+        Unmanaged<Sleeper>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(address))!).takeRetainedValue().end(cancelled: false)
     }
 
     /// Suspends the calling task until `deadline` (``MonotonicClock`` nanoseconds, `now` being the
@@ -285,21 +283,20 @@ final class Reactor: Sendable {
     /// alone. Throws `CancellationError` when the task is cancelled first.
     nonisolated(nonsending) func sleep(until deadline: UInt64, now: UInt64, slack: UInt64?) async throws {
         let sleeper = Sleeper()
-        let key = nextSleeper.wrappingAdd(1, ordering: .relaxed).oldValue
         let slack = slack ?? Self.slack(until: deadline, now: now, limit: Self.sleepSlackLimit)
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 guard sleeper.park(continuation) else { return }
-                // In the table before the timer exists, so that a timer that fires at once finds it.
-                sleepers.withLock { $0[key] = sleeper }
-                let timer = addTimer(deadline: deadline, slack: slack, token: Reactor.sleepToken, waiter: key, direction: .receive)
+                let address = UInt64(UInt(bitPattern: Unmanaged.passRetained(sleeper).toOpaque()))
+                let timer = addTimer(deadline: deadline, slack: slack, token: Reactor.sleepToken, waiter: address, direction: .receive)
                 sleeper.timer.store(timer, ordering: .releasing)
             }
         } onCancel: {
-            sleeper.end(throwing: CancellationError())
-            if sleepers.withLock({ $0.removeValue(forKey: key) }) != nil {
-                let timer = sleeper.timer.load(ordering: .acquiring)
-                if timer != 0 { cancelTimer(timer) }
+            sleeper.end(cancelled: true)
+            let timer = sleeper.timer.load(ordering: .acquiring)
+            // Not yet stored: the entry stays until its deadline, and firing it releases it.
+            if timer != 0, timers.withLock({ $0.queue.remove(timer) }) {
+                Unmanaged.passUnretained(sleeper).release()
             }
         }
     }

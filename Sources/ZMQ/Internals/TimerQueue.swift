@@ -49,10 +49,12 @@ struct TimerQueue {
         return key
     }
 
-    /// Forgets the deadline of `key`, if it has not expired.
-    mutating func remove(_ key: UInt64) {
-        guard live.remove(key) != nil else { return }
+    /// Forgets the deadline of `key`, if it has not expired; returns whether it had not.
+    @discardableResult
+    mutating func remove(_ key: UInt64) -> Bool {
+        guard live.remove(key) != nil else { return false }
         if heap.count > 64 && heap.count > 2 * live.count { compact() }
+        return true
     }
 
     /// The earliest live deadline.
