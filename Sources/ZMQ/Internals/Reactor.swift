@@ -225,9 +225,9 @@ final class Reactor: Sendable {
     // MARK: Sleeps (ReactorClock)
 
     /// The timer entries of sleeps have this token, which no socket has; their `waiter` is the
-    /// address of the ``Sleeper``, retained once for the entry. Whoever takes the entry's key out of
-    /// the heap's live set (the reactor firing it, or a cancellation removing it) owns that
-    /// retain and releases it: exactly one of them does.
+    /// address of the ``Sleeper``, retained once for the entry. Whoever ends the entry's key in the
+    /// heap (the reactor popping it as expired, or a cancellation removing it; a key ends once)
+    /// owns that retain and releases it.
     private static let sleepToken: UInt64 = 0
 
     /// One task's sleep: parked until its timer fires or its task is cancelled, whichever comes first.
