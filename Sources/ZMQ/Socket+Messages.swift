@@ -142,7 +142,7 @@ extension Socket {
     /// The rest of a receive that has to wait, on the caller's executor; the caller is already counted in line.
     @usableFromInline
     nonisolated(nonsending) func _recvMessageWaiting(timeout: Duration?) async throws -> Message {
-        try await completeWaiting(.receive, timeout: timeout, Self.receiveMessage)
+        try await completeReceiving(timeout: timeout, Self.receiveMessage)
     }
 
     @inline(__always)

@@ -135,7 +135,7 @@ extension Socket {
     /// The rest of a receive that has to wait, on the caller's executor; the caller is already counted in line.
     @usableFromInline
     nonisolated(nonsending) func _recvWaiting(timeout: Duration?) async throws -> [UInt8] {
-        try await completeWaiting(.receive, timeout: timeout, Self.receive)
+        try await completeReceiving(timeout: timeout, Self.receive)
     }
 
     /// One frame: a frame a stream handed back first, else the next from libzmq.

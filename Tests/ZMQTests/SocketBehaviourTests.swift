@@ -92,6 +92,25 @@ struct SocketBehaviourTests {
         }
     }
 
+    /// More receivers than one round of serving takes (`Socket.serveLimit`): the line drains a burst
+    /// in rounds, each receiver getting the message of its place in line.
+    @Test func aLongLineOfReceiversDrainsABurstInOrder() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            let count = 3 * Socket.serveLimit + 5
+            var receivers: [Task<[UInt8], any Error>] = []
+            for index in 0..<count {
+                receivers.append(Task { try await pull.recv() })
+                try await eventually { await pull.suspendedCalls.receive == index + 1 }
+            }
+            for index in 0..<count { try await push.send("m\(index)") }
+            for (index, receiver) in receivers.enumerated() {
+                #expect(try await receiver.value == Array("m\(index)".utf8))
+            }
+            #expect(await pull.suspendedCalls.receive == 0)
+        }
+    }
+
     @Test func cancellingOneOfSeveralReceiversKeepsTheOthersInOrder() async throws {
         try await withTimeout {
             let (push, pull) = try await pipeline()

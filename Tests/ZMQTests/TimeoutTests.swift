@@ -341,6 +341,47 @@ struct TimerMechanismTests {
         #expect(queue.earliest() == nil)
     }
 
+    /// The head of a line serves the receivers parked right behind it, in line order, until one
+    /// cannot be served; a served waiter can no longer time out, one that was not is untouched.
+    @Test func theHeadServesTheParkedReceiversBehindItInLineOrder() async throws {
+        try await withTimeout {
+            let queue = WaitQueue()
+            let socket = try Socket.pull()
+            let servers = (0..<4).map { _ in Served(Receive<Int>(take: { _, _, _ in nil }, frame: socket.frame, unread: socket.unread)) }
+            var tasks: [Task<Void, any Error>] = []
+            for id in 0..<5 {
+                let server: Server? = id == 0 || id == 4 ? nil : servers[id]
+                tasks.append(Task {
+                    try await withUnsafeThrowingContinuation { continuation in
+                        queue.park(UInt64(id), .receive, continuation, interruptible: true, server: server)
+                    }
+                })
+                try await eventually { queue.count.receive == id + 1 }
+            }
+            #expect(queue.wakeFirst(.receive))
+            try await tasks[0].value
+            let asked = Locked<[ObjectIdentifier]>([])
+            let served = queue.serve(behind: 0, .receive, limit: 16) { server in
+                asked.withLock { $0.append(ObjectIdentifier(server)); return $0.count <= 2 }
+            }
+            #expect(asked.withLock { $0 } == [1, 2, 3].map { ObjectIdentifier(servers[$0]) })
+            #expect(served.count == 2)
+            #expect(queue.fail(1, .receive, with: ZMQError.timedOut) == false, "a served waiter has left the line")
+            #expect(queue.count.receive == 3, "the head, and the waiters not served")
+            served.forEach { $0.resume() }
+            try await tasks[1].value
+            try await tasks[2].value
+            // Waiter 3 was asked but not served: still parked, so its timeout can end it.
+            #expect(queue.fail(3, .receive, with: ZMQError.timedOut))
+            await #expect(throws: ZMQError.timedOut) { try await tasks[3].value }
+            // Waiter 4, next behind the head now, has no server: a round serves nobody.
+            #expect(queue.serve(behind: 0, .receive, limit: 16) { _ in Issue.record("asked a waiter with no server"); return true }.isEmpty)
+            #expect(queue.fail(4, .receive, with: ZMQError.timedOut))
+            await #expect(throws: ZMQError.timedOut) { try await tasks[4].value }
+            await socket.close()
+        }
+    }
+
     @Test func aWaiterInTheMiddleOfAMultipartMessageCannotBeInterrupted() async throws {
         try await withTimeout {
             let queue = WaitQueue()

@@ -9,14 +9,17 @@ internal import CZMQ
 /// 2. **Spin** (``SpinPolicy``): if it would block and spinning has been paying on this socket in this
 ///    direction, it is retried for up to ``SpinPolicy/budget`` (``SpinPolicy/turnBudget`` on a socket
 ///    that takes turns), yielding the thread between tries.
-/// 3. **Line up and park** (``performSlowly(_:timeout:committed:_:)``): the caller joins its
+/// 3. **Line up and park** (``performSlowly(_:timeout:committed:servedWith:_:)``): the caller joins its
 ///    direction's line in the ``WaitQueue`` and suspends; ``scheduleLocked(_:)`` reads `ZMQ_EVENTS` and
 ///    arms the reactor for the socket's `ZMQ_FD` when nobody can proceed.
 /// 4. **Wake**: the ``Reactor`` thread (or a task about to suspend, `Reactor.deliverPending()`)
 ///    wakes the head of each line when `ZMQ_FD` signals; the woken task tries again and, whatever the
 ///    result, re-reads the events for whoever is next, because its libzmq call may have consumed the
 ///    edge the next waiter counts on.
-/// 5. **Timeouts and cancellation** end a waiter that has not been woken (a woken one may already own
+/// 5. **Serve**: a receiver woken at the head that gets a message also receives, in line order, for
+///    the receivers parked right behind it (``WaitQueue/serve(behind:_:limit:_:)``), which then only
+///    return what they were given; a line drains a queue of messages a round at a time.
+/// 6. **Timeouts and cancellation** end a waiter that has not been woken (a woken one may already own
 ///    a message, which is then always returned); the reactor's timer heap fails timed waits.
 extension Socket {
     /// The libzmq socket in `state`, or the error that says why it cannot be used now (the caller
@@ -90,7 +93,7 @@ extension Socket {
 
     /// Tries a non-blocking operation at once, on the caller's executor, unless others wait ahead in
     /// the same direction. Returns `nil` when the caller has to wait: it is then counted in its
-    /// direction's line, and must go on with ``performSlowly(_:timeout:committed:_:)``.
+    /// direction's line, and must go on with ``performSlowly(_:timeout:committed:servedWith:_:)``.
     ///
     /// When `spin` is set and the operation would block, the socket's ``SpinPolicy`` decides whether it
     /// is retried for a moment first (``SocketState/spinBudget(_:timeout:)``) (never past a `timeout`, never once `committed`,
@@ -210,6 +213,21 @@ extension Socket {
         return try await performSlowly(direction, timeout: timeout, committed: false) { handle, _ in try attempt(handle, frame, unread) }
     }
 
+    /// ``completeWaiting(_:timeout:_:)`` for a single-frame receive, whose `take` (a function of the
+    /// socket alone, so it can be kept) lets the waiter ahead complete this call for it while it is
+    /// parked (see ``WaitQueue/serve(behind:_:limit:_:)``).
+    nonisolated(nonsending) func completeReceiving<R>(
+        timeout: Duration?,
+        _ take: @escaping (_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> R?
+    ) async throws -> R {
+        let frame = self.frame
+        let unread = self.unread
+        let receive = Receive(take: take, frame: frame, unread: unread)
+        return try await performSlowly(.receive, timeout: timeout, committed: false, servedWith: receive) {
+            handle, _ in try take(handle, frame, unread)
+        }
+    }
+
     /// Performs a non-blocking operation, suspending until libzmq reports readiness when it would block.
     ///
     /// `attempt` tries the operation once with `ZMQ_DONTWAIT` and returns `nil` on EAGAIN. It sets
@@ -249,15 +267,18 @@ extension Socket {
     /// wait in line. The caller has been counted in `direction`'s line by
     /// ``attemptAtOnce(_:timeout:spin:_:_:)``. An error it throws is logged at `debug` (only here:
     /// the fast path never touches the logger).
+    /// `servedWith`, given for a single-frame receive, is the same attempt, kept so that the waiter
+    /// ahead can complete the call for it (see ``WaitQueue/serve(behind:_:limit:_:)``).
     @inline(never)
     nonisolated(nonsending) func performSlowly<R>(
         _ direction: Direction,
         timeout: Duration?,
         committed: Bool,
+        servedWith: Receive<R>? = nil,
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) async throws -> R {
         do {
-            return try await waitInLine(direction, timeout: timeout, committed: committed, attempt)
+            return try await waitInLine(direction, timeout: timeout, committed: committed, servedWith: servedWith, attempt)
         } catch {
             let error = ZMQError.adding(type, direction.operation, to: error)
             logDebug("\(direction.operation) failed after waiting", error: error)
@@ -265,24 +286,25 @@ extension Socket {
         }
     }
 
-    /// ``performSlowly(_:timeout:committed:_:)``'s wait, without the operation and socket type in
+    /// ``performSlowly(_:timeout:committed:servedWith:_:)``'s wait, without the operation and socket type in
     /// its errors.
     private nonisolated(nonsending) func waitInLine<R>(
         _ direction: Direction,
         timeout: Duration?,
         committed: Bool,
+        servedWith: Receive<R>?,
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) async throws -> R {
         var committed = committed
         let started = MonotonicClock.now()
         // A caller that counted itself in may have been overtaken by a close (or a proxy taking the
         // socket) before it got here, and then nobody would wake it: `usable` refuses it.
-        let (configured, id): (Duration?, UInt64)
+        let (configured, id, othersAhead): (Duration?, UInt64, Bool)
         do {
-            (configured, id) = try exclusive.withLock { state throws(ZMQError) in
+            (configured, id, othersAhead) = try exclusive.withLock { state throws(ZMQError) in
                 _ = try usable(state)
                 defer { state.nextWaiterID &+= 1 }
-                return (state.timeout[direction], state.nextWaiterID)
+                return (state.timeout[direction], state.nextWaiterID, state.slow[direction] > 1)
             }
         } catch {
             exclusive.withLock { $0.slow[direction] -= 1 }
@@ -290,6 +312,9 @@ extension Socket {
         }
         let timeout = timeout ?? configured
         let deadline = timeout.flatMap(MonotonicClock.deadline(after:))
+        // Only a waiter behind others can be served by the one ahead; the head of the line (a lone
+        // receiver, the usual case) makes nothing for it.
+        let served = othersAhead ? servedWith.map(Served.init) : nil
         // The reactor's timer for this call, added only when it first parks.
         var timer: UInt64?
         defer {
@@ -318,7 +343,7 @@ extension Socket {
                 timer = nil
             }
             do {
-                try await park(id, direction, interruptible: !committed, deadline: committed ? nil : deadline)
+                try await park(id, direction, interruptible: !committed, deadline: committed ? nil : deadline, server: served)
             } catch {
                 // Cancelled, timed out or closed while parked: the waiter is out of the line. It made
                 // no libzmq call since it parked, and it read the events when it parked after one (see
@@ -332,9 +357,14 @@ extension Socket {
                 }
                 throw error
             }
+            // Served by the waiter ahead, which took it out of the line and reads the events next:
+            // its call is complete.
+            if let outcome = served?.outcome { return try outcome.get() }
             // Woken at the head of the line: this task alone may now try, whatever happens to it.
             let result: R?
             var wake = Wake()
+            // Whether receivers wait behind this one, for it to serve once it has its message.
+            var serve = false
             do {
                 defer { deliver(wake) }
                 result = try exclusive.withLock { state in
@@ -344,7 +374,12 @@ extension Socket {
                         defer { noteCallLocked(state.watched, &wake) }
                         result = try attempt(handle, &committed)
                     }
-                    if result != nil { state.lastCompleted = direction } else { foundNothingLocked(direction, &state) }
+                    if result != nil {
+                        state.lastCompleted = direction
+                        serve = servedWith != nil && state.slow[direction] > 1
+                    } else {
+                        foundNothingLocked(direction, &state)
+                    }
                     return result
                 }
             } catch {
@@ -353,10 +388,39 @@ extension Socket {
                 throw error
             }
             if let result {
+                if serve { serveBehind(id, direction) }
                 waiters.leave(id, direction)
                 schedule()
                 return result
             }
+        }
+    }
+
+    /// How many waiters behind it a receiver that got a message may serve in one round (see
+    /// ``WaitQueue/serve(behind:_:limit:_:)``), holding the socket's lock: few enough that the lock
+    /// is not held for long.
+    static var serveLimit: Int { 16 }
+    /// How many rounds it may serve before it returns, while rounds come out full: enough that a line
+    /// drains a queue of messages in few passes through the executor's job queue.
+    static var serveRounds: Int { 8 }
+
+    /// Waiter `id`, at the head of `direction`'s line, has completed its receive: it now serves the
+    /// receivers parked behind it, in rounds, resuming each round's waiters once the locks are
+    /// released, until a round comes out short (no message left, or nobody parked) or after
+    /// ``serveRounds``.
+    private nonisolated func serveBehind(_ id: UInt64, _ direction: Direction) {
+        for _ in 0..<Self.serveRounds {
+            var wake = Wake()
+            let served = exclusive.withLock { state -> [UnsafeContinuation<Void, any Error>] in
+                guard let handle = state.handle, !state.lentToProxy, state.slow[direction] > 1 else { return [] }
+                return waiters.serve(behind: id, direction, limit: Self.serveLimit) { server in
+                    defer { noteCallLocked(state.watched, &wake) }
+                    return server.serve(handle)
+                }
+            }
+            deliver(wake)
+            for continuation in served { continuation.resume() }
+            if served.count < Self.serveLimit { return }
         }
     }
 
@@ -377,7 +441,7 @@ extension Socket {
     /// Before suspending, the head also delivers whatever readiness the reactor has pending
     /// (`Reactor.deliverPending()`), so that a peer readied by a message this thread just sent runs
     /// here at once instead of after a round of thread wake-ups.
-    private nonisolated(nonsending) func park(_ id: UInt64, _ direction: Direction, interruptible: Bool, deadline: UInt64?) async throws {
+    private nonisolated(nonsending) func park(_ id: UInt64, _ direction: Direction, interruptible: Bool, deadline: UInt64?, server: Server?) async throws {
         let waiters = self.waiters
         if !interruptible {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
@@ -390,7 +454,7 @@ extension Socket {
         }
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                if waiters.park(id, direction, continuation, interruptible: true) {
+                if waiters.park(id, direction, continuation, interruptible: true, server: server) {
                     self.schedule()
                     Reactor.shared.deliverPending()
                 }

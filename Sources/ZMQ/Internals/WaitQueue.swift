@@ -1,3 +1,5 @@
+internal import CZMQ
+
 /// The tasks suspended on one socket, in arrival order per direction.
 ///
 /// The socket's callers, the reactor thread and cancellation handlers all touch it, so its state sits
@@ -14,6 +16,8 @@ final class WaitQueue: Sendable {
         var continuation: UnsafeContinuation<Void, any Error>?
         /// Whether cancellation and timeouts may end the wait; not once a multipart message is half done.
         var interruptible: Bool
+        /// How the waiter ahead may complete this waiter's call for it (see ``serve(behind:_:limit:_:)``).
+        var server: Server?
     }
 
     /// One direction's line: the waiters by id, and their ids in arrival order. A waiter that leaves is
@@ -97,9 +101,10 @@ final class WaitQueue: Sendable {
     /// was woken but found nothing to do keeps its place. Only an `interruptible` waiter can be ended
     /// by ``fail(_:_:with:)``. Returns whether the waiter is at the head of its line.
     @discardableResult
-    func park(_ id: UInt64, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>, interruptible: Bool) -> Bool {
+    func park(_ id: UInt64, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>,
+              interruptible: Bool, server: Server? = nil) -> Bool {
         lines.withLock { lines in
-            let waiter = Waiter(continuation: continuation, interruptible: interruptible)
+            let waiter = Waiter(continuation: continuation, interruptible: interruptible, server: server)
             if lines[direction].waiters[id] != nil {
                 lines[direction].waiters[id] = waiter
             } else {
@@ -115,8 +120,9 @@ final class WaitQueue: Sendable {
     }
 
     /// Wakes the waiter at the head of `direction`'s line if it is waiting; it keeps its place until
-    /// it leaves. Only the head is ever woken, so at most one task per direction is on its way to try
-    /// and callers are served strictly in order. Returns whether a waiter was woken.
+    /// it leaves. Only the head is ever woken to try (the waiters it serves behind it are woken only
+    /// to return what it gave them), so at most one task per direction is on its way to try and
+    /// callers are served strictly in order. Returns whether a waiter was woken.
     @discardableResult
     func wakeFirst(_ direction: Direction) -> Bool {
         let continuation = lines.withLock { lines -> UnsafeContinuation<Void, any Error>? in
@@ -126,6 +132,38 @@ final class WaitQueue: Sendable {
         }
         continuation?.resume()
         return continuation != nil
+    }
+
+    /// Completes, in line order, the calls of the waiters parked right behind waiter `id` (the head
+    /// of `direction`'s line, woken, which has just completed its own): `serve` is given each one's
+    /// ``Server``, with this queue's lock held, and says whether it completed the call. A waiter
+    /// served so is resumed, to return what its server holds; the first that is not parked, has no
+    /// server or cannot be completed ends the round, untouched, as does `limit`. A served waiter
+    /// leaves the line at once (its task only returns what it was given). Returns the
+    /// continuations of the waiters served, to resume once the locks are released.
+    ///
+    /// This is how a line of receivers drains a queue of messages: each served waiter's task only
+    /// returns what it was given, so `limit` messages cost one pass through the executor's queue of
+    /// jobs instead of one each (with thousands of waiters timing out, that queue is long).
+    /// Holding this lock while `serve` calls libzmq keeps a timeout or cancellation from ending a
+    /// waiter whose message has been taken.
+    func serve(behind id: UInt64, _ direction: Direction, limit: Int, _ serve: (Server) -> Bool) -> [UnsafeContinuation<Void, any Error>] {
+        lines.withLock { lines in
+            var served: [UnsafeContinuation<Void, any Error>] = []
+            guard lines[direction].first() == id else { return served }
+            var index = lines[direction].head + 1
+            while served.count < limit && index < lines[direction].order.count {
+                let next = lines[direction].order[index]
+                index += 1
+                guard let waiter = lines[direction].waiters[next] else { continue }  // left
+                guard let continuation = waiter.continuation, let server = waiter.server, serve(server) else { break }
+                // Its call is complete: it leaves the line now, so that the next parked waiter
+                // becomes the head at once, instead of once every served task has run.
+                lines[direction].waiters[next] = nil
+                served.append(continuation)
+            }
+            return served
+        }
     }
 
     /// Wakes every waiting waiter in both directions (each re-checks and finds an error or work).
@@ -166,5 +204,43 @@ final class WaitQueue: Sendable {
             lines.receive.removeAll() + lines.send.removeAll()
         }
         continuations.forEach { $0.resume(throwing: error) }
+    }
+}
+
+/// What a parked receiver offers the waiter ahead of it: a way to complete its receive for it (see
+/// ``WaitQueue/serve(behind:_:limit:_:)``). ``Served`` holds the receive and its outcome.
+class Server: @unchecked Sendable {
+    /// Tries the waiter's receive on `handle`, with the socket's lock held; returns whether it
+    /// completed (with a message or an error, which the waiter then returns or throws).
+    func serve(_ handle: LibZMQ.Handle) -> Bool { false }
+}
+
+/// A single-frame receive that can be kept while its caller is parked: a function of the socket's
+/// state alone (what the receive calls take, with the socket's receive buffer and the frames streams
+/// handed back), so that keeping it allocates nothing.
+struct Receive<R> {
+    let take: (_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> R?
+    let frame: UnsafeMutablePointer<zmq_msg_t>
+    let unread: UnreadFrames
+}
+
+/// A ``Server`` for a receive that returns `R`. Its outcome is written by the serving task, under the
+/// locks, while this waiter is suspended, and read by this waiter once it is resumed.
+final class Served<R>: Server, @unchecked Sendable {
+    private let receive: Receive<R>
+    private(set) var outcome: Result<R, any Error>?
+
+    init(_ receive: Receive<R>) {
+        self.receive = receive
+    }
+
+    override func serve(_ handle: LibZMQ.Handle) -> Bool {
+        do {
+            guard let value = try receive.take(handle, receive.frame, receive.unread) else { return false }
+            outcome = .success(value)
+        } catch {
+            outcome = .failure(error)
+        }
+        return true
     }
 }
