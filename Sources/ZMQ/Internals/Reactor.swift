@@ -11,7 +11,7 @@ import Synchronization  // Atomic
 ///
 /// Timeouts live here too, as deadlines in a heap. The thread's wait in epoll times out at the
 /// earliest (`epoll_pwait2`); a deadline that another thread adds while it sleeps, earlier than
-/// that, arms a timerfd in the epoll set (see ``addTimer(deadline:slack:token:waiter:direction:)``).
+/// that, arms a timerfd in the epoll set (see `addTimer(deadline:slack:token:waiter:direction:)`).
 /// The heap was chosen over a task per timed wait (sleeping until the deadline, cancelled when
 /// the wait ends) because a wait that ends in time, the common case, then costs a locked heap insert
 /// and removal instead of creating, scheduling and cancelling a task on the cooperative pool; and an
@@ -121,7 +121,7 @@ final class Reactor: Sendable {
     /// only a waiter that is still waiting and interruptible is failed. Returns the timer's key.
     ///
     /// The timer may fire up to a sixteenth of the wait late (at most a sixteenth of ``Reactor/slackLimit``: 1 ms),
-    /// plus the kernel's timer slack (see ``addTimer(deadline:slack:token:waiter:direction:)``).
+    /// plus the kernel's timer slack (see `addTimer(deadline:slack:token:waiter:direction:)`).
     func addTimer(deadline: UInt64, token: UInt64, waiter: UInt64, direction: Direction) -> UInt64 {
         let slack = Self.slack(until: deadline, now: MonotonicClock.now(), limit: Self.slackLimit)
         return addTimer(deadline: deadline, slack: slack, token: token, waiter: waiter, direction: direction)
