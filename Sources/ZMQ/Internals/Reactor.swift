@@ -167,9 +167,11 @@ final class Reactor: Sendable {
     /// A timed wait ends at most a sixteenth of this late (see ``addTimer(deadline:token:waiter:direction:)``).
     static let slackLimit: UInt64 = 16_000_000
 
-    /// Forgets a timer; the timerfd may still fire for it, which is harmless.
-    func cancelTimer(_ key: UInt64) {
-        timers.withLock { _ = $0.queue.remove(key) }
+    /// Forgets a timer; the timerfd may still fire for it, which is harmless. Returns whether the
+    /// timer was still pending (it had neither fired nor been cancelled).
+    @discardableResult
+    func cancelTimer(_ key: UInt64) -> Bool {
+        timers.withLock { $0.queue.remove(key) }
     }
 
     /// How many timers of `token` are pending (for tests).
@@ -295,7 +297,7 @@ final class Reactor: Sendable {
             sleeper.end(cancelled: true)
             let timer = sleeper.timer.load(ordering: .acquiring)
             // Not yet stored: the entry stays until its deadline, and firing it releases it.
-            if timer != 0, timers.withLock({ $0.queue.remove(timer) }) {
+            if timer != 0, cancelTimer(timer) {
                 Unmanaged.passUnretained(sleeper).release()
             }
         }

@@ -63,7 +63,11 @@ struct TimerQueue {
     private static func slot(_ key: UInt64) -> Int { Int(UInt32(truncatingIfNeeded: key)) }
 
     private func isLive(_ key: UInt64) -> Bool {
-        slots[Self.slot(key)].generation == UInt32(truncatingIfNeeded: key >> 32)
+        Self.isLive(key, in: slots)
+    }
+
+    private static func isLive(_ key: UInt64, in slots: [Slot]) -> Bool {
+        slots[slot(key)].generation == UInt32(truncatingIfNeeded: key >> 32)
     }
 
     /// Adds a deadline and returns the key that removes it (never 0).
@@ -136,8 +140,9 @@ struct TimerQueue {
     }
 
     private mutating func compact() {
+        // The slots are passed in: the closure may not read `self` while `heap` is being changed.
         let slots = self.slots
-        heap.removeAll { slots[Self.slot($0.key)].generation != UInt32(truncatingIfNeeded: $0.key >> 32) }
+        heap.removeAll { !Self.isLive($0.key, in: slots) }
         for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
     }
 

@@ -412,7 +412,7 @@ extension Socket {
         for _ in 0..<Self.serveRounds {
             var wake = Wake()
             let served = exclusive.withLock { state -> [UnsafeContinuation<Void, any Error>] in
-                guard let handle = state.handle, !state.lentToProxy, state.slow[direction] > 1 else { return [] }
+                guard let handle = try? usable(state), state.slow[direction] > 1 else { return [] }
                 return waiters.serve(behind: id, direction, limit: Self.serveLimit) { server in
                     defer { noteCallLocked(state.watched, &wake) }
                     return server.serve(handle)
