@@ -20,22 +20,24 @@ struct SocketOptions: ParsableArguments {
     @Flag(help: "Print messages and bytes per second, and totals, on standard error once a second.")
     var stats = false
 
-    @Option(help: ArgumentHelp("The CURVE server's public key in Z85 (a CURVE client's side).", valueName: "key"))
+    // The keys and credentials are parsed unconditionally: Z85 has '-' in its alphabet (one key in 85
+    // begins with it), and a password may too, so the next argument is the value whatever it looks like.
+    @Option(parsing: .unconditional, help: ArgumentHelp("The CURVE server's public key in Z85 (a CURVE client's side).", valueName: "key"))
     var curveServerKey: String?
 
-    @Option(help: ArgumentHelp("This socket's CURVE secret key in Z85 (a server's, or a client's with --curve-public-key).", valueName: "key"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("This socket's CURVE secret key in Z85 (a server's, or a client's with --curve-public-key).", valueName: "key"))
     var curveSecretKey: String?
 
-    @Option(help: ArgumentHelp("This socket's CURVE public key in Z85 (a client's; a client without keys gets a fresh pair).", valueName: "key"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("This socket's CURVE public key in Z85 (a client's; a client without keys gets a fresh pair).", valueName: "key"))
     var curvePublicKey: String?
 
     @Flag(help: "Act as a CURVE server (with --curve-secret-key).")
     var curveServer = false
 
-    @Option(help: ArgumentHelp("The PLAIN user name: a client's to send, a PLAIN server's to accept.", valueName: "name"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The PLAIN user name: a client's to send, a PLAIN server's to accept.", valueName: "name"))
     var plainUser: String?
 
-    @Option(help: ArgumentHelp("The PLAIN password: a client's to send, a PLAIN server's to accept.", valueName: "password"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The PLAIN password: a client's to send, a PLAIN server's to accept.", valueName: "password"))
     var plainPassword: String?
 
     @Flag(help: "Act as a PLAIN server, accepting the --plain-user and --plain-password given.")

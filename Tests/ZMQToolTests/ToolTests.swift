@@ -467,6 +467,29 @@ extension ZMQToolTests {
         }
     }
 
+    /// Z85 keys may begin with '-' (one in 85 does): such a key is taken as the option's value, not
+    /// as another option.
+    @Test func keysAndPasswordsThatBeginWithADashAreValues() async throws {
+        try await withTimeout {
+            var server = try CurveKeyPair()
+            while !(try Z85.encode(server.secretKey)).hasPrefix("-") { server = try CurveKeyPair() }
+            let rep = try ToolProcess("rep", "--bind", "tcp://127.0.0.1:*", "--echo", "--count", "1",
+                                      "--curve-server", "--curve-secret-key", try Z85.encode(server.secretKey))
+            let endpoint = try await rep.boundEndpoint()
+            let req = try ToolProcess("req", endpoint, "--message", "dash", "--curve-server-key", try Z85.encode(server.publicKey))
+            #expect(try await req.exitStatus() == 0, "\(req.stderr)")
+            #expect(req.stdoutLines == ["dash"])
+            #expect(try await rep.exitStatus() == 0, "\(rep.stderr)")
+
+            let plain = try ToolProcess("rep", "--bind", "tcp://127.0.0.1:*", "--echo", "--count", "1",
+                                        "--plain-server", "--plain-user", "-admin", "--plain-password", "--secret")
+            let plainEndpoint = try await plain.boundEndpoint()
+            let client = try ToolProcess("req", plainEndpoint, "--message", "hi", "--plain-user", "-admin", "--plain-password", "--secret")
+            #expect(try await client.exitStatus() == 0, "\(client.stderr)")
+            #expect(try await plain.exitStatus() == 0, "\(plain.stderr)")
+        }
+    }
+
     @Test func keygenWritesCertificateFilesTheLibraryLoads() async throws {
         try await withTimeout {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zmq-keygen-\(UUID().uuidString)").path
