@@ -277,8 +277,9 @@ struct KernelExampleTests {
             // sees two identities (the broker's, then the client's) and must return both.
             let front = try await Socket.router().set(.linger, .zero).bind("tcp://127.0.0.1:*")
             let back = try await Socket.dealer().set(.linger, .zero).set(.routingID, Array("broker".utf8)).connect(kernel.shellEndpoint)
-            let broker = Task { try await Socket.proxy(front, back) }
+            // Read before the proxy takes the socket (from then on it refuses every other use).
             let frontEndpoint = try #require(await front.lastEndpoint)
+            let broker = Task { try await Socket.proxy(front, back) }
             let shell = try await Socket.dealer().set(.linger, .zero).set(.routingID, Array("far-client".utf8)).connect(frontEndpoint)
 
             let buffer = Message([UInt8](repeating: 0xAB, count: 100_000))
