@@ -170,7 +170,8 @@ struct AuthenticatorTests {
             let plainServer = try await Socket.pull(context: context).set(.linger, .zero).set(.plainServer, true)
             let nullServer = try await Socket.pull(context: context).set(.linger, .zero).set(.zapDomain, "global")
             for server in [plainServer, nullServer] {
-                let handshakes = try await server.monitor([.handshakeSucceeded, .handshakeFailedAuthentication])
+                // The connection's other events too: a missing handshake then says how far it got.
+                let handshakes = try await server.monitor(SocketEvent.Kind.handshakeEvents.union([.accepted, .disconnected, .closed]))
                 let endpoint = try await bindFresh(server, .tcp)
                 let client = try await Socket.push(context: context).set(.linger, .zero).set(.reconnectInterval, nil)
                 if server === plainServer {
@@ -287,9 +288,31 @@ struct AuthenticatorTests {
 }
 
 /// The next handshake outcome the server's monitor reports.
-func nextHandshake(_ handshakes: SocketMonitor) async throws -> SocketEvent.Kind? {
-    for try await event in handshakes { return event.kind }
-    return nil
+func nextHandshake(_ handshakes: SocketMonitor, within limit: Duration = .seconds(10)) async throws -> SocketEvent.Kind? {
+    let seen = Locked<[String]>([])
+    do {
+        return try await withTimeout(limit) {
+            for try await event in handshakes {
+                guard event.kind.isSubset(of: SocketEvent.Kind.handshakeEvents) else {
+                    seen.withLock { $0.append(event.description) }
+                    continue
+                }
+                return event.kind
+            }
+            return nil
+        }
+    } catch is TimedOut {
+        // Says how far the connection got, so that a missing handshake can be told from a missing peer.
+        Issue.record("no handshake event within \(limit); the monitor saw: \(seen.withLock { $0 })")
+        return nil
+    }
+}
+
+extension SocketEvent.Kind {
+    /// The outcomes of a security handshake.
+    static let handshakeEvents: SocketEvent.Kind = [
+        .handshakeSucceeded, .handshakeFailed, .handshakeFailedProtocol, .handshakeFailedAuthentication,
+    ]
 }
 
 /// Status code, status text and user id of the reply to a ZAP request from 127.0.0.1.
