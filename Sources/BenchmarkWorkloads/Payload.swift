@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc  // memcmp
+#endif
+
 /// Every message carries its sequence number in its first (up to 8) bytes, little-endian, so the
 /// receiver can tell a lost, repeated or reordered message from a correct one, not only count them.
 enum Payload {
@@ -20,8 +24,12 @@ enum Payload {
     static func stamp(_ buffer: UnsafeMutableRawBufferPointer, _ index: Int) {
         if buffer.count >= 8 {
             buffer.storeBytes(of: UInt64(truncatingIfNeeded: index).littleEndian, as: UInt64.self)
-        } else {
-            for byte in 0..<buffer.count { buffer[byte] = UInt8(truncatingIfNeeded: index >> (8 * byte)) }
+        } else if buffer.count > 0 {
+            // The low bytes of the number, copied at once: a loop over the bytes was a vectorised loop
+            // whose set-up cost 2-3% of a 1-byte throughput run, work the C program does not do.
+            withUnsafeBytes(of: UInt64(truncatingIfNeeded: index).littleEndian) {
+                buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: buffer.count)
+            }
         }
     }
 
@@ -32,8 +40,10 @@ enum Payload {
         if size >= 8 {
             return message.loadUnaligned(as: UInt64.self) == UInt64(truncatingIfNeeded: index).littleEndian
         }
-        for byte in 0..<size where message[byte] != UInt8(truncatingIfNeeded: index >> (8 * byte)) { return false }
-        return true
+        guard size > 0 else { return true }
+        return withUnsafeBytes(of: UInt64(truncatingIfNeeded: index).littleEndian) {
+            memcmp(message.baseAddress!, $0.baseAddress!, size) == 0
+        }
     }
 
     /// What was wrong with `message`, for the failure report.
