@@ -65,9 +65,16 @@ extension Socket {
         if watched { wake.watchers = true }
     }
 
-    /// Resumes what `wake` says, after the lock is released.
+    /// Resumes what `wake` says, after the lock is released. Inline, it is one test on the fast path,
+    /// where there is usually nothing to resume.
     @inline(__always)
     nonisolated func deliver(_ wake: Wake, except poller: PollerCore? = nil) {
+        if wake.isPending { deliverPending(wake, except: poller) }
+    }
+
+    /// ``deliver(_:except:)`` when there is something to resume.
+    @inline(never)
+    nonisolated func deliverPending(_ wake: Wake, except poller: PollerCore?) {
         if wake.armingFailed != 0 {
             waiters.failAll(with: ZMQError(kind: .libzmq, code: wake.armingFailed, detail: "cannot wait: epoll_ctl failed"))
         } else {
@@ -551,6 +558,10 @@ struct Wake {
     var armingFailed: Int32 = 0
     /// Tell the pollers that hold the socket that a libzmq call was made on it.
     var watchers = false
+
+    /// Whether anything is to be done: someone to wake, a failure to report or pollers to tell.
+    @inline(__always)
+    var isPending: Bool { ready.receive || ready.send || all || armingFailed != 0 || watchers }
 
     /// Adds what `other` found to wake.
     mutating func merge(_ other: Wake) {
