@@ -28,6 +28,16 @@ static inline int swift_zmq_set_timer_slack(unsigned long nanoseconds) {
     return prctl(PR_SET_TIMERSLACK, nanoseconds, 0UL, 0UL, 0UL);
 }
 
+// The processor's spin-wait hint, which Swift has no name for: a spin's first tries use it instead
+// of a system call (see SpinPolicy.yieldAfter).
+static inline void swift_zmq_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #ifndef ZMQ_SERVER
 #define ZMQ_SERVER 12
 #define ZMQ_CLIENT 13

@@ -33,6 +33,12 @@ enum System {
         }
     }
 
+    /// Tells the processor that the thread is spinning (x86 `pause`, ARM `yield`): no system call.
+    @inline(__always)
+    static func relax() {
+        swift_zmq_cpu_relax()
+    }
+
     /// Gives the thread's core to another thread that is ready to run, if any.
     @inline(__always)
     static func yieldThread() {

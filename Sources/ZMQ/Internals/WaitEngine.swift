@@ -104,8 +104,9 @@ extension Socket {
     ///
     /// When `spin` is set and the operation would block, the socket's ``SpinPolicy`` decides whether it
     /// is retried for a moment first (``SocketState/spinBudget(_:timeout:)``) (never past a `timeout`, never once `committed`,
-    /// never while anyone waits), yielding the thread between tries and releasing the lock, so that
-    /// other callers and the waiters go on; the outcome of the spin is reported back to the policy.
+    /// never while anyone waits), releasing the lock between tries and yielding the thread (after
+    /// ``SpinPolicy/yieldsAfter(budget:)``), so that other callers and the waiters go on; the outcome
+    /// of the spin is reported back to the policy.
     @inline(__always)
     nonisolated func attemptAtOnce<R>(
         _ direction: Direction,
@@ -182,8 +183,15 @@ extension Socket {
             }
             if let result { return result }
             if !retry { return nil }
-            if spinStarted == 0 { spinStarted = MonotonicClock.now() }
-            System.yieldThread()
+            // The first microseconds of a wait for a reply only hint the processor between tries;
+            // after that each try yields the thread, so that a peer on the same core gets to run.
+            let now = MonotonicClock.now()
+            if spinStarted == 0 { spinStarted = now }
+            if now - spinStarted < SpinPolicy.yieldsAfter(budget: spinBudget) {
+                System.relax()
+            } else {
+                System.yieldThread()
+            }
         }
     }
 
