@@ -394,6 +394,9 @@ async def run(workload, size, count, sender):
     if workload.startswith("thr-"):
         ep = {"thr-inproc": "inproc://thr", "thr-ipc": f"ipc:///tmp/pyzmq-reference-{os.getpid()}", "thr-tcp": THR_TCP}[workload]
         rate = await throughput(ctx, ep, True, ep, size, count, Watchdog(count))
+        if ep.startswith("ipc://"):
+            # libzmq leaves a bound ipc endpoint's socket file behind when the socket closes.
+            os.unlink(ep[len("ipc://"):])
         print(f"{prefix} msgs_per_s={rate:.0f}")
     elif workload == "proxy-inproc":
         print(f"{prefix} msgs_per_s={await proxied(ctx, size, count, Watchdog(count)):.0f}")

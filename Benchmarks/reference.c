@@ -693,6 +693,8 @@ int main(int argc, char **argv) {
         const char *ep = is(w, "thr-inproc") ? "inproc://thr" : is(w, "thr-ipc") ? ipc : THR_TCP_ENDPOINT;
         watch(1, count);
         double rate = throughput(ctx, ep, true, ep, (size_t)size, count);
+        /* libzmq leaves a bound ipc endpoint's socket file behind when the socket closes. */
+        if (ep == ipc) unlink(ipc + strlen("ipc://"));
         printf("workload=%s size=%ld count=%ld msgs_per_s=%.0f\n", w, size, count, rate);
     } else if (is(w, "proxy-inproc")) {
         watch(1, count);

@@ -35,6 +35,8 @@ package func run(_ arguments: Arguments) async throws -> String {
         let rate = try await throughput(
             receiveEndpoint: endpoint, bindReceiver: true, sendEndpoint: endpoint,
             size: size, count: count, lose: arguments.lose, watchdog: watchdog)
+        // libzmq leaves a bound ipc endpoint's socket file behind when the socket closes.
+        if workload == .thrIPC { unlink(String(endpoint.dropFirst("ipc://".count))) }
         return "\(prefix) msgs_per_s=\(Int(rate.rounded()))"
     case .latInproc, .latTCP:
         let endpoint = workload == .latInproc ? "inproc://lat" : "tcp://127.0.0.1:35592"
