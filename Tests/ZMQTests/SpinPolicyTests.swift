@@ -106,6 +106,11 @@ struct SpinPolicyTests {
         var requester = state(last: .send)
         let requesterSpins = requester.spinBudget(.receive, timeout: nil)
         #expect(requesterSpins == SpinPolicy.turnBudget)
+        // Only a wait for a reply goes without yielding its thread, and only for its first
+        // microseconds; a stream's receiver yields at every try.
+        #expect(SpinPolicy.yieldsAfter(budget: receiverSpins) == 0)
+        #expect(SpinPolicy.yieldsAfter(budget: requesterSpins) > 0)
+        #expect(SpinPolicy.yieldsAfter(budget: requesterSpins) < requesterSpins / 10)
     }
 
     @Test func aRealSocketReceivingEveryFewHundredMicrosecondsStopsSpinning() async throws {
