@@ -31,7 +31,7 @@ struct SpinPolicy: Sendable {
     static let turnBudget: UInt64 = 100_000
     /// How long a spin of `budget` goes on without yielding its thread between tries (a processor
     /// hint only). A socket that takes turns waits for a reply: for about one in-process round trip
-    /// its tries cost no `sched_yield` each (measured: lat-inproc's round trip 0.90x, 15 runs each),
+    /// its tries cost no `sched_yield` each (measured: lat-inproc's round trip 0.94x, 15 pairs of runs),
     /// and a peer that shares the core waits at most that long. A stream's receiver yields at every
     /// try: its tries would otherwise come faster and pull the pipe's cache line away from the
     /// sender that is filling it.
