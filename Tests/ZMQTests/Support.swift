@@ -14,8 +14,23 @@ func freshEndpoint(_ transport: Transport) -> String {
     let name = UUID().uuidString.prefix(18).lowercased()
     switch transport {
     case .inproc: return "inproc://test-\(name)"
-    case .ipc: return "ipc:///tmp/swift-zmq-\(name)"
+    case .ipc: return "ipc://" + IPCFiles.made("/tmp/swift-zmq-\(name)")
     case .tcp: return "tcp://127.0.0.1:*"
+    }
+}
+
+/// The socket files of the ipc endpoints the tests made, removed when the test process exits:
+/// libzmq leaves a bound ipc endpoint's file behind when the socket closes.
+enum IPCFiles {
+    private static let paths: Locked<[String]> = {
+        atexit { for path in IPCFiles.paths.withLock({ $0 }) { unlink(path) } }
+        return Locked([])
+    }()
+
+    /// Records `path` for removal at exit, and returns it.
+    static func made(_ path: String) -> String {
+        paths.withLock { $0.append(path) }
+        return path
     }
 }
 

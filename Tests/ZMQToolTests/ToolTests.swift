@@ -15,10 +15,19 @@ func withTimeout<T: Sendable>(_ duration: Duration = .seconds(40), _ body: @esca
     }
 }
 
-/// A fresh ipc endpoint.
+/// A fresh ipc endpoint; its socket file is removed when the test process exits (libzmq leaves a
+/// bound ipc endpoint's file behind when the socket closes).
 func freshIPC() -> String {
-    "ipc:///tmp/zmq-tool-test-\(UUID().uuidString.prefix(12).lowercased())"
+    let path = "/tmp/zmq-tool-test-\(UUID().uuidString.prefix(12).lowercased())"
+    ipcFiles.withLock { $0.append(path) }
+    return "ipc://" + path
 }
+
+/// The socket files `freshIPC()` named.
+private let ipcFiles: Protected<[String]> = {
+    atexit { for path in ipcFiles.withLock({ $0 }) { unlink(path) } }
+    return Protected([])
+}()
 
 /// The frames of a `--format json` line.
 func jsonFrames(_ line: String) throws -> [[UInt8]] {
