@@ -131,9 +131,11 @@ extension Socket {
         _ committed: inout Bool,
         _ attempt: (_ handle: LibZMQ.Handle, _ committed: inout Bool) throws -> R?
     ) throws -> R? {
-        // When this call began to spin, 0 while it has not; and for how long it may.
+        // When this call began to spin, 0 while it has not; for how long it may; and how long it
+        // had spun at its last try.
         var spinStarted: UInt64 = 0
         var spinBudget: UInt64 = 0
+        var spun: UInt64 = 0
         while true {
             var wake = Wake()
             defer { deliver(wake) }
@@ -166,7 +168,7 @@ extension Socket {
                                 return nil
                             }
                         } else {
-                            let spun = MonotonicClock.now() - spinStarted
+                            spun = MonotonicClock.now() - spinStarted
                             if spun < spinBudget && !state.hasWaiters {
                                 retry = true
                                 return nil
@@ -183,11 +185,10 @@ extension Socket {
             }
             if let result { return result }
             if !retry { return nil }
+            if spinStarted == 0 { spinStarted = MonotonicClock.now() }
             // The first microseconds of a wait for a reply only hint the processor between tries;
             // after that each try yields the thread, so that a peer on the same core gets to run.
-            let now = MonotonicClock.now()
-            if spinStarted == 0 { spinStarted = now }
-            if now - spinStarted < SpinPolicy.yieldsAfter(budget: spinBudget) {
+            if spun < SpinPolicy.yieldsAfter(budget: spinBudget) {
                 System.relax()
             } else {
                 System.yieldThread()
