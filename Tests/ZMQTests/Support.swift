@@ -41,6 +41,21 @@ func bindFresh(_ socket: Socket, _ transport: Transport) async throws -> String 
     return try #require(await socket.lastEndpoint)
 }
 
+/// Sends `text` from a client whose security handshake the server may refuse, without waiting, and
+/// returns whether it was queued. libzmq ends a client's session when the server refuses its
+/// handshake, and the socket is then left without a pipe to send on (`ZMQ_EVENTS` 0): a send made
+/// after that, which on a loaded machine can come after the whole handshake, would wait for ever.
+/// Before the handshake ends, or once it has succeeded, the message is queued at once.
+@discardableResult
+func sendUnlessRefused(_ client: Socket, _ text: String) async throws -> Bool {
+    do {
+        try await client.send(text, timeout: .zero)
+        return true
+    } catch let error as ZMQError where error == .timedOut {
+        return false
+    }
+}
+
 struct TimedOut: Error, CustomStringConvertible {
     let duration: Duration
     var description: String { "test step did not finish within \(duration)" }
