@@ -3,6 +3,38 @@ import ZMQ
 
 /// The options every socket command takes: delivery, identity, output on standard error, security.
 struct SocketOptions: ParsableArguments {
+    /// The options whose value is whatever argument follows them, even one that begins with '-'.
+    static let optionsTakingAnyValue: Set<String> = [
+        "--curve-server-key", "--curve-secret-key", "--curve-public-key", "--plain-user", "--plain-password",
+    ]
+
+    /// `arguments` with each option of ``optionsTakingAnyValue`` joined to the argument after it
+    /// (`--plain-password -x` becomes `--plain-password=-x`), up to a `--` terminator.
+    ///
+    /// ArgumentParser reads an argument that begins with '-' as an option before any option's parsing
+    /// strategy is consulted, and refuses some outright (`-=…`, `---…`), so a Z85 key that begins so
+    /// could not be given as a separate argument. The `--name=value` form takes any value. An option
+    /// given last, without a value, is left alone, for ArgumentParser to report the missing value.
+    static func attachingValues(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            if argument == "--" {
+                result.append(contentsOf: arguments[index...])
+                break
+            }
+            if optionsTakingAnyValue.contains(argument), index + 1 < arguments.endIndex {
+                result.append(argument + "=" + arguments[index + 1])
+                index += 2
+            } else {
+                result.append(argument)
+                index += 1
+            }
+        }
+        return result
+    }
+
     @Option(help: ArgumentHelp(
         "How long unsent messages are kept for delivery when the socket closes: a duration (0, 500ms, 5s) or 'forever' (the default; 1s for pub and xpub, 0 for sub, pull and monitor).",
         valueName: "duration"))
@@ -20,24 +52,25 @@ struct SocketOptions: ParsableArguments {
     @Flag(help: "Print messages and bytes per second, and totals, on standard error once a second.")
     var stats = false
 
-    // The keys and credentials are parsed unconditionally: Z85 has '-' in its alphabet (one key in 85
-    // begins with it), and a password may too, so the next argument is the value whatever it looks like.
-    @Option(parsing: .unconditional, help: ArgumentHelp("The CURVE server's public key in Z85 (a CURVE client's side).", valueName: "key"))
+    // The keys and credentials may begin with '-' (Z85 has it in its alphabet: one key in 85 begins
+    // with it), and so may a password: `SocketOptions.attachingValues(_:)` joins each of these options
+    // with the argument after it before the command line is parsed.
+    @Option(help: ArgumentHelp("The CURVE server's public key in Z85 (a CURVE client's side).", valueName: "key"))
     var curveServerKey: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("This socket's CURVE secret key in Z85 (a server's, or a client's with --curve-public-key).", valueName: "key"))
+    @Option(help: ArgumentHelp("This socket's CURVE secret key in Z85 (a server's, or a client's with --curve-public-key).", valueName: "key"))
     var curveSecretKey: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("This socket's CURVE public key in Z85 (a client's; a client without keys gets a fresh pair).", valueName: "key"))
+    @Option(help: ArgumentHelp("This socket's CURVE public key in Z85 (a client's; a client without keys gets a fresh pair).", valueName: "key"))
     var curvePublicKey: String?
 
     @Flag(help: "Act as a CURVE server (with --curve-secret-key).")
     var curveServer = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The PLAIN user name: a client's to send, a PLAIN server's to accept.", valueName: "name"))
+    @Option(help: ArgumentHelp("The PLAIN user name: a client's to send, a PLAIN server's to accept.", valueName: "name"))
     var plainUser: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The PLAIN password: a client's to send, a PLAIN server's to accept.", valueName: "password"))
+    @Option(help: ArgumentHelp("The PLAIN password: a client's to send, a PLAIN server's to accept.", valueName: "password"))
     var plainPassword: String?
 
     @Flag(help: "Act as a PLAIN server, accepting the --plain-user and --plain-password given.")

@@ -47,7 +47,7 @@ struct ZMQTool: AsyncParsableCommand {
     nonisolated private static func execute() async -> Never {
         let command: any ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(SocketOptions.attachingValues(Array(CommandLine.arguments.dropFirst())))
         } catch {
             finish(error)
         }

@@ -477,7 +477,8 @@ extension ZMQToolTests {
     }
 
     /// Z85 keys may begin with '-' (one in 85 does): such a key is taken as the option's value, not
-    /// as another option.
+    /// as another option; so are credentials that begin as ArgumentParser refuses any argument to
+    /// (`-=`, `---`), which a key can too.
     @Test func keysAndPasswordsThatBeginWithADashAreValues() async throws {
         try await withTimeout {
             var server = try CurveKeyPair()
@@ -491,9 +492,9 @@ extension ZMQToolTests {
             #expect(try await rep.exitStatus() == 0, "\(rep.stderr)")
 
             let plain = try ToolProcess("rep", "--bind", "tcp://127.0.0.1:*", "--echo", "--count", "1",
-                                        "--plain-server", "--plain-user", "-admin", "--plain-password", "--secret")
+                                        "--plain-server", "--plain-user", "-=admin", "--plain-password", "---secret")
             let plainEndpoint = try await plain.boundEndpoint()
-            let client = try ToolProcess("req", plainEndpoint, "--message", "hi", "--plain-user", "-admin", "--plain-password", "--secret")
+            let client = try ToolProcess("req", plainEndpoint, "--message", "hi", "--plain-user", "-=admin", "--plain-password", "---secret")
             #expect(try await client.exitStatus() == 0, "\(client.stderr)")
             #expect(try await plain.exitStatus() == 0, "\(plain.stderr)")
         }
