@@ -20,10 +20,6 @@ extension Socket {
             do throws(ZMQError) {
                 let handle = try usable(state)
                 state.lentToProxy = true
-                // Nobody waits on it through the reactor while the proxy has it; watched edge-triggered,
-                // it would wake the reactor at each of the proxy's signals.
-                Reactor.shared.unwatch(fd: fd, added: &state.inReactor)
-                state.onEdge = false
                 return handle
             } catch {
                 throw error.on(type, "proxy")

@@ -126,10 +126,6 @@ public actor Socket {
     /// diagnostics.
     var suspendedCalls: (receive: Int, send: Int) { waiters.count }
 
-    /// Whether the reactor watches the socket edge-triggered, from one wait to the next (see
-    /// `arm(_:_:edge:)`); for tests and diagnostics.
-    nonisolated var isWatchedOnEdge: Bool { exclusive.withLock { $0.onEdge } }
-
     /// What the spin policy of each direction did so far; for tests and diagnostics.
     nonisolated var spinStatistics: PerDirection<SpinPolicy.Statistics> {
         exclusive.withLock { state in PerDirection(receive: state.spin.receive.statistics, send: state.spin.send.statistics) }
@@ -166,7 +162,6 @@ public actor Socket {
             state.handle = nil
             Reactor.shared.unregister(fd: fd, token: token, added: state.inReactor)
             state.inReactor = false
-            state.onEdge = false
             if state.lentToProxy {
                 // The proxy thread may be inside a libzmq call on this socket right now: it closes the
                 // socket when it gives it back (giveBack in Socket+Proxy.swift).

@@ -353,7 +353,7 @@ struct TimerMechanismTests {
                 let server: Server? = id == 0 || id == 4 ? nil : servers[id]
                 tasks.append(Task {
                     try await withUnsafeThrowingContinuation { continuation in
-                        _ = queue.park(UInt64(id), .receive, continuation, interruptible: true, server: server)
+                        queue.park(UInt64(id), .receive, continuation, interruptible: true, server: server)
                     }
                 })
                 try await eventually { queue.count.receive == id + 1 }
@@ -387,7 +387,7 @@ struct TimerMechanismTests {
             let queue = WaitQueue()
             let parked = Task {
                 try await withUnsafeThrowingContinuation { continuation in
-                    _ = queue.park(1, .receive, continuation, interruptible: false)
+                    queue.park(1, .receive, continuation, interruptible: false)
                 }
             }
             try await eventually { !queue.isIdle(.receive) }
@@ -403,7 +403,7 @@ struct TimerMechanismTests {
             let token = Reactor.shared.register(queue)
             let parked = Task {
                 try await withUnsafeThrowingContinuation { continuation in
-                    _ = queue.park(7, .send, continuation, interruptible: true)
+                    queue.park(7, .send, continuation, interruptible: true)
                 }
             }
             try await eventually { !queue.isIdle(.send) }

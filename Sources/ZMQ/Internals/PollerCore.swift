@@ -124,10 +124,8 @@ final class PollerCore: Sendable {
         do {
             try await withTaskCancellationHandler {
                 try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                    // A poller's queue is woken whole (`wakeAll`), never signalled, so it keeps no signal.
-                    if waiters.park(id, .receive, continuation, interruptible: true) == .signalled {
-                        continuation.resume()
-                    } else if Task.isCancelled {
+                    waiters.park(id, .receive, continuation, interruptible: true)
+                    if Task.isCancelled {
                         waiters.fail(id, .receive, with: CancellationError())
                     } else if self.changes.load(ordering: .acquiring) != changes {
                         waiters.wakeAll()

@@ -2,13 +2,11 @@ internal import CZMQ
 import Synchronization  // Atomic
 
 /// One thread for the whole process that waits on the `ZMQ_FD` of every socket with a suspended
-/// task, using epoll (one-shot, or edge-triggered for a socket whose waits are long: see
-/// `Socket.arm(_:_:edge:)`), and ends waits whose timeout has passed.
+/// task, using epoll in one-shot mode, and ends waits whose timeout has passed.
 ///
-/// `ZMQ_FD` only says "something changed", so the reactor never decides readiness: it signals the
-/// socket's lines (``WaitQueue/signal(_:)``), waking the first waiter of each direction, whose task
-/// re-reads `ZMQ_EVENTS` under the socket's lock. A socket is armed only once it has a waiter, so
-/// idle sockets cost nothing, and no thread exists per socket.
+/// `ZMQ_FD` only says "something changed", so the reactor never decides readiness: it wakes the
+/// first waiter of each direction, whose task re-reads `ZMQ_EVENTS` under the socket's lock. A socket
+/// is armed only while it has a waiter, so idle sockets cost nothing, and no thread exists per socket.
 /// A ``Poller`` registers its own epoll set here the same way, as one descriptor.
 ///
 /// Timeouts live here too, as deadlines in a heap. The thread's wait in epoll times out at the
@@ -103,20 +101,11 @@ final class Reactor: Sendable {
         return token
     }
 
-    /// Arms `fd` for one wake-up of `token`'s queue, or (`edge`) for a wake-up per signal until it is
-    /// armed otherwise. `added` records whether epoll already knows the fd. Either way, epoll reports
-    /// the fd at once if it is readable now.
+    /// Arms `fd` for one wake-up of `token`'s queue. `added` records whether epoll already knows the fd.
     /// - Throws: when epoll refuses the descriptor (for example at the system's limit of watched
     ///   descriptors): nobody would wake the waiter, so it must not suspend.
-    func arm(fd: Int32, token: UInt64, added: inout Bool, edge: Bool = false) throws(System.Failure) {
-        try poll.watch(fd, token: token, edge ? .edge : .once, added: &added)
-    }
-
-    /// Stops watching `fd` (if `added`, which is then cleared) while `token` stays registered: for a
-    /// socket a proxy uses from its own thread, whose calls would otherwise make it signal here.
-    func unwatch(fd: Int32, added: inout Bool) {
-        if added { poll.unwatch(fd) }
-        added = false
+    func arm(fd: Int32, token: UInt64, added: inout Bool) throws(System.Failure) {
+        try poll.watch(fd, token: token, .once, added: &added)
     }
 
     /// Forgets `token`; must run before libzmq closes `fd`.
@@ -321,9 +310,9 @@ final class Reactor: Sendable {
     /// to suspend. When tasks talk to each other over inproc, the message that readied a waiting peer
     /// was sent moments ago on this very thread: waking the peer here lets this thread, about to fall
     /// idle, run it at once, instead of a round of thread wake-ups (reactor, then a pool thread), each
-    /// costing tens of microseconds on a virtual machine. The events are the same events the reactor
-    /// thread waits for; whichever thread takes an event delivers it, exactly once. (The timerfd is
-    /// edge-triggered: each expiry reaches one thread.) The reactor thread itself has nothing to
+    /// costing tens of microseconds on a virtual machine. The events are the same one-shot events the
+    /// reactor thread waits for; whichever thread takes an event delivers it, exactly once. (The timerfd
+    /// is edge-triggered: each expiry reaches one thread.) The reactor thread itself has nothing to
     /// deliver here: it waits for the events as soon as its jobs have run.
     func deliverPending() {
         if Reactor.isCurrentThread { return }
@@ -333,9 +322,8 @@ final class Reactor: Sendable {
         }
     }
 
-    /// Signals both lines of every socket in `events`, waking the head waiter of each or keeping the
-    /// signal for it (the woken task re-reads `ZMQ_EVENTS`, which arms the socket again if it
-    /// still has to wait). Returns whether the timerfd
+    /// Wakes the head waiter of each direction of every socket in `events` (the woken task re-reads
+    /// `ZMQ_EVENTS`, which re-arms the socket if it still has to wait). Returns whether the timerfd
     /// is among them: the caller then fires the timers (after the sockets, so that a waiter whose
     /// message came with its deadline gets the message).
     private func deliver(_ events: UnsafeMutableBufferPointer<epoll_event>, _ count: Int) -> Bool {
@@ -351,8 +339,8 @@ final class Reactor: Sendable {
             if registration.wakesAll {
                 registration.queue.wakeAll()
             } else {
-                registration.queue.signal(.receive)
-                registration.queue.signal(.send)
+                registration.queue.wakeFirst(.receive)
+                registration.queue.wakeFirst(.send)
             }
         }
         return expired

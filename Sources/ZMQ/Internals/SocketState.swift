@@ -13,8 +13,6 @@ struct SocketState {
     var slow = PerDirection(repeating: 0)
     /// Whether the reactor's epoll set holds the socket's descriptor.
     var inReactor = false
-    /// The reactor watches `ZMQ_FD` edge-triggered, from one wait to the next (see `Socket.arm`).
-    var onEdge = false
     /// `ZMQ_RCVTIMEO` and `ZMQ_SNDTIMEO` as last set through ``Socket/set(_:_:)-(SocketOption<Value>,_)``;
     /// `nil` waits forever. libzmq never applies them itself, because every call here is non-blocking.
     var timeout = PerDirection<Duration?>(repeating: nil)

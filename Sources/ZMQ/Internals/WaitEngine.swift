@@ -11,11 +11,9 @@ internal import CZMQ
 ///    that takes turns), yielding the thread between tries.
 /// 3. **Line up and park** (``performSlowly(_:timeout:committed:servedWith:_:)``): the caller joins its
 ///    direction's line in the ``WaitQueue`` and suspends; ``scheduleLocked(_:)`` reads `ZMQ_EVENTS` and
-///    arms the reactor for the socket's `ZMQ_FD` when nobody can proceed (one-shot, or edge-triggered
-///    while a receiver's waits are long: ``arm(_:_:edge:)``).
+///    arms the reactor for the socket's `ZMQ_FD` when nobody can proceed.
 /// 4. **Wake**: the ``Reactor`` thread (or a task about to suspend, `Reactor.deliverPending()`)
-///    wakes the head of each line when `ZMQ_FD` signals, or keeps the signal for the next waiter that
-///    parks at the head (``WaitQueue/signal(_:)``); the woken task tries again and, whatever the
+///    wakes the head of each line when `ZMQ_FD` signals; the woken task tries again and, whatever the
 ///    result, re-reads the events for whoever is next, because its libzmq call may have consumed the
 ///    edge the next waiter counts on.
 /// 5. **Serve**: a receiver woken at the head that gets a message also receives, in line order, for
@@ -463,13 +461,19 @@ extension Socket {
         let waiters = self.waiters
         if !interruptible {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                self.parked(waiters.park(id, direction, continuation, interruptible: false), continuation)
+                if waiters.park(id, direction, continuation, interruptible: false) {
+                    self.schedule()
+                    Reactor.shared.deliverPending()
+                }
             }
             return
         }
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                self.parked(waiters.park(id, direction, continuation, interruptible: true, server: server), continuation)
+                if waiters.park(id, direction, continuation, interruptible: true, server: server) {
+                    self.schedule()
+                    Reactor.shared.deliverPending()
+                }
                 // A cancellation, or a timer, that came before the waiter was parked (while it was
                 // woken, or on its way here) found nothing to end. (If the events just read woke this
                 // waiter, it tries instead: a message is never left behind for a cancellation.)
@@ -481,22 +485,6 @@ extension Socket {
             }
         } onCancel: {
             waiters.fail(id, direction, with: CancellationError())
-        }
-    }
-
-    /// What a waiter that has just parked does, by where it parked: at the head, it reads the events
-    /// and delivers the reactor's pending readiness (see ``park(_:_:interruptible:deadline:server:)``);
-    /// at the head with a signal kept for it, it tries again at once; behind others, nothing.
-    @inline(__always)
-    private nonisolated func parked(_ parked: WaitQueue.Parked, _ continuation: UnsafeContinuation<Void, any Error>) {
-        switch parked {
-        case .atHead:
-            schedule()
-            Reactor.shared.deliverPending()
-        case .signalled:
-            continuation.resume()
-        case .behind:
-            break
         }
     }
 
@@ -527,7 +515,7 @@ extension Socket {
         // descriptor that is already readable) is all there is to do.
         if wanted.receive && !wanted.send && unread.isEmpty && poller == nil
             && state.receiveFoundNothing == calls.load(ordering: .relaxed) {
-            arm(&state, &wake, edge: !state.spin.receive.spinning)
+            arm(&state, &wake)
             return wake
         }
         let events: Int32
@@ -546,25 +534,15 @@ extension Socket {
         if wanted.send {
             if events & Int32(ZMQ_POLLOUT) != 0 { wake.ready.send = true } else { arm = true }
         }
-        if arm { self.arm(&state, &wake, edge: false) }
+        if arm { self.arm(&state, &wake) }
         return wake
     }
 
     /// Arms the reactor for the socket's `ZMQ_FD`; if epoll refuses, nobody could wake the waiters,
     /// and `wake` fails them instead of leaving them waiting for ever.
-    ///
-    /// One-shot by default: the socket is reported once, and only while someone waits, so a busy
-    /// socket whose waits are short (a spin catches most messages) costs the reactor nothing between
-    /// them. But each wait then costs an `epoll_ctl` to arm it again. `edge` is for a receiver whose
-    /// waits are long (its ``SpinPolicy`` does not spin): the socket stays watched, edge-triggered,
-    /// from one wait to the next, and a wait that finds it so costs no system call. A signal that
-    /// finds nobody parked is kept by the line (``WaitQueue/signal(_:)``), so none is lost. Either
-    /// change of trigger is an `epoll_ctl`, which reports the socket at once if it is readable.
-    nonisolated func arm(_ state: inout SocketState, _ wake: inout Wake, edge: Bool) {
-        if edge && state.onEdge { return }
+    private nonisolated func arm(_ state: inout SocketState, _ wake: inout Wake) {
         do {
-            try Reactor.shared.arm(fd: fd, token: token, added: &state.inReactor, edge: edge)
-            state.onEdge = edge
+            try Reactor.shared.arm(fd: fd, token: token, added: &state.inReactor)
         } catch {
             wake.armingFailed = error.code
         }

@@ -30,9 +30,6 @@ final class WaitQueue: Sendable {
         var waiters: [UInt64: Waiter] = [:]
         var order: [UInt64] = []
         var head = 0
-        /// The socket signalled (``signal(_:)``) while nobody was parked at the head: the next waiter
-        /// to park at the head tries again instead of suspending.
-        var signalled = false
 
         /// The id of the first waiter in line, dropping ids of waiters that have left.
         mutating func first() -> UInt64? {
@@ -100,23 +97,12 @@ final class WaitQueue: Sendable {
         }
     }
 
-    /// Where ``park(_:_:_:interruptible:server:)`` left a waiter.
-    enum Parked {
-        /// Behind others: whoever is ahead reads the socket's events.
-        case behind
-        /// At the head of its line, waiting.
-        case atHead
-        /// At the head, and the socket had signalled since the head last parked (``signal(_:)``):
-        /// the waiter is woken at once, and the caller resumes `continuation` to try again.
-        case signalled
-    }
-
     /// Parks waiter `id` with `continuation`: a new waiter joins the back of the line, a waiter that
     /// was woken but found nothing to do keeps its place. Only an `interruptible` waiter can be ended
-    /// by ``fail(_:_:with:)``. Returns where the waiter is: at the head of its line with a signal
-    /// kept for it (``Parked/signalled``), the caller must resume `continuation` itself.
+    /// by ``fail(_:_:with:)``. Returns whether the waiter is at the head of its line.
+    @discardableResult
     func park(_ id: UInt64, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>,
-              interruptible: Bool, server: Server? = nil) -> Parked {
+              interruptible: Bool, server: Server? = nil) -> Bool {
         lines.withLock { lines in
             let waiter = Waiter(continuation: continuation, interruptible: interruptible, server: server)
             if lines[direction].waiters[id] != nil {
@@ -124,11 +110,7 @@ final class WaitQueue: Sendable {
             } else {
                 lines[direction].append(id, waiter)
             }
-            guard lines[direction].first() == id else { return .behind }
-            guard lines[direction].signalled else { return .atHead }
-            lines[direction].signalled = false
-            lines[direction].waiters[id]?.continuation = nil
-            return .signalled
+            return lines[direction].first() == id
         }
     }
 
@@ -150,23 +132,6 @@ final class WaitQueue: Sendable {
         }
         continuation?.resume()
         return continuation != nil
-    }
-
-    /// The socket's `ZMQ_FD` signalled (the reactor's report): wakes the head of `direction`'s line if
-    /// it is parked, and otherwise keeps the signal for the next waiter that parks at the head
-    /// (``Parked/signalled``). A socket watched edge-triggered is reported once per signal, so a
-    /// signal that comes after a receive found nothing but before its waiter parked would otherwise
-    /// be lost, and the waiter with it. A kept signal that turns out stale costs one more attempt.
-    func signal(_ direction: Direction) {
-        let continuation = lines.withLock { lines -> UnsafeContinuation<Void, any Error>? in
-            if let id = lines[direction].first(), let continuation = lines[direction].waiters[id]?.continuation {
-                lines[direction].waiters[id]?.continuation = nil
-                return continuation
-            }
-            lines[direction].signalled = true
-            return nil
-        }
-        continuation?.resume()
     }
 
     /// Completes, in line order, the calls of the waiters parked right behind waiter `id` (the head
