@@ -217,6 +217,23 @@ struct SocketBehaviourTests {
         }
     }
 
+    /// A waiter can line up or park again after a close ended the waiters it found: a woken receiver
+    /// whose attempt found nothing parks again after releasing the lock, and a close can come in
+    /// between. Parking at the head reads the socket's state (`schedule()`, as `park` does), and on
+    /// a closed socket that must wake the waiter to see the error, not leave it waiting for ever.
+    @Test func aWaiterThatParksOnAClosedSocketIsWokenToSeeTheError() async throws {
+        try await withTimeout(.seconds(10)) {
+            let (_, pull) = try await pipeline()
+            await pull.close()
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                #expect(pull.waiters.park(1, .receive, continuation, interruptible: true))
+                pull.schedule()
+            }
+            pull.waiters.leave(1, .receive)
+            await #expect(throws: ZMQError.socketClosed) { try await pull.recv() }
+        }
+    }
+
     @Test func contextShutdownWakesWaitersWithTerminatedError() async throws {
         try await withTimeout {
             let context = try Context()

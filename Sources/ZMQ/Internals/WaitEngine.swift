@@ -505,11 +505,17 @@ extension Socket {
 
     /// The part of ``schedule()`` that needs the lock; the continuations are resumed after it is released.
     nonisolated func scheduleLocked(_ state: inout SocketState) -> Wake {
-        // While a proxy owns the socket its thread alone touches it; the proxy reschedules on return.
-        guard let handle = state.handle, !state.lentToProxy else { return Wake() }
         let wanted = waiters.wanted()
         guard wanted.receive || wanted.send else { return Wake() }
         var wake = Wake()
+        // Closed, or taken by a proxy (whose thread alone touches it then): the close or the lending
+        // ended the waiters it found, but a waiter can park after that (a woken one whose attempt
+        // found nothing parks again once it has released the lock, and a close can come in between).
+        // Woken, it sees the error when it tries, instead of waiting for ever.
+        guard let handle = state.handle, !state.lentToProxy else {
+            wake.all = true
+            return wake
+        }
         // Only a receiver waits, and the last libzmq call on the socket was a receive that found
         // nothing: the events are what that call left, and arming the reactor (which reports a
         // descriptor that is already readable) is all there is to do.
