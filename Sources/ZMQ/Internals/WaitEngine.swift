@@ -314,7 +314,8 @@ extension Socket {
         var committed = committed
         let started = MonotonicClock.now()
         // A caller that counted itself in may have been overtaken by a close (or a proxy taking the
-        // socket) before it got here, and then nobody would wake it: `usable` refuses it.
+        // socket) before it got here: `usable` refuses it before it parks. (Parked, it would only be
+        // woken to see the error: see `scheduleLocked`.)
         let (configured, id, othersAhead): (Duration?, UInt64, Bool)
         do {
             (configured, id, othersAhead) = try exclusive.withLock { state throws(ZMQError) in
