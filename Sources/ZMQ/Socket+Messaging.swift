@@ -3,8 +3,9 @@ internal import CZMQ
 extension Socket {
     /// Sends `bytes` as one message.
     ///
-    /// The bytes are copied into the message, as `zmq_send` does; to hand a large array to libzmq
-    /// without a copy, send `Message(bytes)` (``send(_:routingID:group:timeout:)``).
+    /// The bytes are copied into the message, as `zmq_send` does (from 8 KiB up, into a buffer the
+    /// library recycles: see <doc:HowItWorks>); to hand a large array to libzmq without a copy, send
+    /// `Message(bytes)` (``send(_:routingID:group:timeout:)``).
     ///
     /// Completes without suspending when the message fits under the send high-water mark, right on
     /// the caller's executor (no hop onto the socket's actor); otherwise suspends until it does (for

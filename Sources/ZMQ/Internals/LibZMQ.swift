@@ -170,9 +170,14 @@ enum LibZMQ {
 
     // MARK: Messages
 
-    /// Sends one frame without blocking; `false` means libzmq would block (EAGAIN).
+    /// Sends one frame without blocking, copying `bytes`; `false` means libzmq would block (EAGAIN).
+    /// A frame of kilobytes is copied into a recycled buffer (see ``SendBuffers``), a smaller one by
+    /// `zmq_send`.
     @inline(__always)
     static func send(_ handle: Handle, _ bytes: UnsafeRawBufferPointer, more: Bool) throws(ZMQError) -> Bool {
+        if bytes.count >= SendBuffers.threshold && bytes.count <= SendBuffers.largest {
+            return try SendBuffers.send(handle, bytes, more: more)
+        }
         let flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)
         return try nonBlocking { zmq_send(handle, bytes.baseAddress, bytes.count, flags) } != nil
     }
