@@ -151,7 +151,9 @@ extension Socket {
     /// Like ``recv(timeout:)``, but the bytes are copied into storage you own: the buffer keeps its
     /// capacity from call to call, so a loop that receives into one buffer allocates nothing per
     /// message once the buffer has grown to the largest message (`zmq_recv` into a buffer, in C;
-    /// pyzmq's `recv_into`, but never truncating).
+    /// pyzmq's `recv_into`, but never truncating), whether or not the call waits. Only a call that
+    /// waited behind other receivers of the same socket, and was completed by the one ahead of it,
+    /// gets its frame as a new array.
     /// ```swift
     /// var buffer: [UInt8] = []
     /// for _ in 0..<1000 {
@@ -167,8 +169,7 @@ extension Socket {
     @inlinable
     nonisolated(nonsending) public func recv(into buffer: inout [UInt8], timeout: Duration? = nil) async throws {
         if try _recvAtOnce(into: &buffer, timeout: timeout) { return }
-        // Only a call that had to wait gets a new array: it has paid far more than an allocation.
-        buffer = try await _recvWaiting(timeout: timeout)
+        try await _recvWaiting(into: &buffer, timeout: timeout)
     }
 
     /// The fast path of ``recv(into:timeout:)``: `true` when `buffer` holds the next frame; `false`
@@ -176,15 +177,41 @@ extension Socket {
     @usableFromInline
     nonisolated func _recvAtOnce(into buffer: inout [UInt8], timeout: Duration?) throws -> Bool {
         try completeAtOnce(.receive, timeout: timeout) { handle, frame, unread -> Void? in
-            if let handedBack = unread.takeFrame() {
-                buffer.removeAll(keepingCapacity: true)
-                buffer.append(contentsOf: handedBack)
-                return ()
-            }
-            guard try LibZMQ.receive(handle, into: frame) else { return nil }
-            LibZMQ.copy(frame, into: &buffer)
-            return ()
+            try Self.receive(handle, frame, unread, into: &buffer) ? () : nil
         } != nil
+    }
+
+    /// One frame into `buffer`: a frame a stream handed back first, else the next from libzmq;
+    /// `false` when there is none.
+    @inline(__always)
+    private static func receive(_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames,
+                                into buffer: inout [UInt8]) throws -> Bool {
+        if let handedBack = unread.takeFrame() {
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: handedBack)
+            return true
+        }
+        guard try LibZMQ.receive(handle, into: frame) else { return false }
+        LibZMQ.copy(frame, into: &buffer)
+        return true
+    }
+
+    /// The rest of a ``recv(into:timeout:)`` that has to wait, on the caller's executor; the caller
+    /// is already counted in line. Woken at the head of the line, it copies the frame into `buffer`
+    /// as the fast path does; served by the waiter ahead (see ``WaitQueue/serve(behind:_:limit:_:)``),
+    /// which cannot reach `buffer`, it is given the frame as a new array.
+    @usableFromInline
+    nonisolated(nonsending) func _recvWaiting(into buffer: inout [UInt8], timeout: Duration?) async throws {
+        let frame = self.frame
+        let unread = self.unread
+        // `.some(nil)`: the frame is in `buffer`; `.some(bytes)`: a server received it as `bytes`.
+        let receive = Receive<[UInt8]?>(take: { handle, frame, unread in try Self.receive(handle, frame, unread).map { $0 } },
+                                        frame: frame, unread: unread)
+        let received = try await performSlowly(.receive, timeout: timeout, committed: false, servedWith: receive) {
+            handle, _ -> [UInt8]?? in
+            try Self.receive(handle, frame, unread, into: &buffer) ? .some(nil) : nil
+        }
+        if let bytes = received { buffer = bytes }
     }
 
     /// Receives the next message whole, as its list of frames.

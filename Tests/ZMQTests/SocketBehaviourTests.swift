@@ -44,7 +44,32 @@ struct SocketBehaviourTests {
             }
             try await pull.recv(into: &buffer)
             #expect(buffer == Array("after a wait".utf8))
+            #expect(buffer.withUnsafeBufferPointer { $0.baseAddress } == storage, "the receive that waited copied into the same storage")
             try await sender.value
+        }
+    }
+
+    @Test func receivesIntoBuffersThatWaitInLineGetEveryMessageOnce() async throws {
+        try await withTimeout {
+            let (push, pull) = try await pipeline()
+            // Parked behind the head, a receiver is served by the one ahead of it, which hands it its
+            // frame as a new array; the head copies into its own buffer.
+            let receivers = (0..<8).map { _ in
+                Task { () throws -> [String] in
+                    var buffer = [UInt8](repeating: 0xEE, count: 64)
+                    var received: [String] = []
+                    for _ in 0..<25 {
+                        try await pull.recv(into: &buffer)
+                        received.append(String(decoding: buffer, as: UTF8.self))
+                    }
+                    return received
+                }
+            }
+            try await eventually { await pull.suspendedCalls.receive == 8 }
+            for index in 0..<200 { try await push.send("message \(index)") }
+            var all: [String] = []
+            for receiver in receivers { all += try await receiver.value }
+            #expect(all.sorted() == (0..<200).map { "message \($0)" }.sorted())
         }
     }
 
