@@ -115,7 +115,7 @@ public final class Context: Sendable {
     }
 
     private static func term(_ handle: SendablePointer) {
-        while zmq_ctx_term(handle.pointer) != 0 && zmq_errno() == EINTR {}
+        _ = try? LibZMQ.check { zmq_ctx_term(handle.pointer) }
     }
 }
 

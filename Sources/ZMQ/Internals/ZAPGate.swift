@@ -1,9 +1,6 @@
 internal import CZMQ
 import Dispatch
 import Logging
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The ZAP handler of one context (`inproc://zeromq.zap.01`), bound when the first ``Authenticator``
 /// starts there and kept until the context ends, so that authentication fails closed.
@@ -124,9 +121,7 @@ final class ZAPGate: Sendable {
     private static func receiveMessage(_ socket: UnsafeMutableRawPointer, _ frame: UnsafeMutablePointer<zmq_msg_t>) -> [[UInt8]]? {
         var frames: [[UInt8]] = []
         repeat {
-            while zmq_msg_recv(frame, socket, 0) < 0 {
-                if zmq_errno() != EINTR { return nil }
-            }
+            guard (try? LibZMQ.check { zmq_msg_recv(frame, socket, 0) }) != nil else { return nil }
             frames.append(LibZMQ.bytes(of: frame))
         } while LibZMQ.more(frame)
         return frames
@@ -136,8 +131,8 @@ final class ZAPGate: Sendable {
     private static func sendMessage(_ socket: UnsafeMutableRawPointer, _ frames: [[UInt8]]) -> Bool {
         for (index, frame) in frames.enumerated() {
             let flags = index < frames.count - 1 ? ZMQ_SNDMORE : 0
-            while frame.withUnsafeBytes({ zmq_send(socket, $0.baseAddress, $0.count, flags) }) < 0 {
-                if zmq_errno() != EINTR { return false }
+            guard (try? LibZMQ.check { frame.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, flags) } }) != nil else {
+                return false
             }
         }
         return true
