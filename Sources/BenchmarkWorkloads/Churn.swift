@@ -3,9 +3,10 @@ import Synchronization
 
 /// churn-inproc: `waiters` tasks loop on `recv(timeout:)` with timeouts of 1 to 50 ms on one PULL socket
 /// while a sender sends `count` numbered messages; most receives time out and the waiters line up again
-/// at once. Every message must arrive exactly once; a ticker task that wakes every second must keep
-/// waking on time (a late tick of more than half a second fails the run). Returns messages per second
-/// from the first to the last message received.
+/// at once. Every message must arrive exactly once; a ticker task must keep waking on time while they
+/// do (a tick more than half a second late fails the run). The issue asked for a 1-second ticker, but
+/// a run lasts well under a second: the ticker wakes every 100 ms, so that its ticks fall within the
+/// run. Returns messages per second from the first to the last message received.
 func churn(waiters: Int, count: Int, watchdog: Watchdog) async throws -> Double {
     let pull = try await Socket.pull().bind("inproc://churn")
     let push = try await Socket.push().connect("inproc://churn")
@@ -17,16 +18,19 @@ func churn(waiters: Int, count: Int, watchdog: Watchdog) async throws -> Double 
             try await push.send(payload)
         }
     }
-    let ticker = peer("ticker") { () -> Double in
+    // The latest tick, and how many ticks came before the last message did.
+    let ticker = peer("ticker") { () -> (late: Double, ticks: Int) in
         var latest = 0.0
+        var ticks = 0
         var next = ContinuousClock.now
         while tally.received.load(ordering: .relaxed) < count {
-            next += .seconds(1)
+            next += .milliseconds(100)
             try await Task.sleep(until: next, clock: .continuous)
             let late = next.duration(to: .now)
             latest = max(latest, Double(late.components.seconds) + Double(late.components.attoseconds) / 1e18)
+            if tally.received.load(ordering: .relaxed) < count { ticks += 1 }
         }
-        return latest
+        return (latest, ticks)
     }
     try await withThrowingTaskGroup(of: Void.self) { group in
         for waiter in 0..<waiters {
@@ -49,12 +53,12 @@ func churn(waiters: Int, count: Int, watchdog: Watchdog) async throws -> Double 
         }
         try await group.waitForAll()
     }
-    let late = await ticker.value
+    let (late, ticks) = await ticker.value
     await sender.value
-    if late > 0.5 { fail("the 1-second ticker woke \(Int(late * 1000)) ms late while \(waiters) tasks waited") }
+    if late > 0.5 { fail("the 100 ms ticker woke \(Int(late * 1000)) ms late while \(waiters) tasks waited") }
     let elapsed = tally.times.withLock { $0.last - $0.first }
     let timeouts = tally.timeouts.load(ordering: .relaxed)
-    printError("max_tick_late_ms=\(Int(late * 1000)) timeouts=\(timeouts) timeouts_per_s=\(Int(Double(timeouts) / elapsed))")
+    printError("max_tick_late_ms=\(Int(late * 1000)) ticks=\(ticks) timeouts=\(timeouts) timeouts_per_s=\(Int(Double(timeouts) / elapsed))")
     await push.close()
     await pull.close()
     return Double(count - 1) / elapsed
