@@ -202,16 +202,13 @@ extension Socket {
     /// which cannot reach `buffer`, it is given the frame as a new array.
     @usableFromInline
     nonisolated(nonsending) func _recvWaiting(into buffer: inout [UInt8], timeout: Duration?) async throws {
-        let frame = self.frame
-        let unread = self.unread
-        // `.some(nil)`: the frame is in `buffer`; `.some(bytes)`: a server received it as `bytes`.
-        let receive = Receive<[UInt8]?>(take: { handle, frame, unread in try Self.receive(handle, frame, unread).map { $0 } },
-                                        frame: frame, unread: unread)
-        let received = try await performSlowly(.receive, timeout: timeout, committed: false, servedWith: receive) {
-            handle, _ -> [UInt8]?? in
+        // The outcome: `nil` when the frame is in `buffer`, the bytes when a server received them.
+        let served: [UInt8]? = try await completeReceiving(timeout: timeout, servedWith: { handle, frame, unread in
+            try Self.receive(handle, frame, unread).map(Optional.some)
+        }, atHead: { handle, frame, unread in
             try Self.receive(handle, frame, unread, into: &buffer) ? .some(nil) : nil
-        }
-        if let bytes = received { buffer = bytes }
+        })
+        if let served { buffer = served }
     }
 
     /// Receives the next message whole, as its list of frames.

@@ -236,11 +236,22 @@ extension Socket {
         timeout: Duration?,
         _ take: @escaping (_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> R?
     ) async throws -> R {
+        try await completeReceiving(timeout: timeout, servedWith: take, atHead: take)
+    }
+
+    /// ``completeReceiving(timeout:_:)`` whose call at the head of the line (`atHead`) differs from
+    /// the one the waiter ahead makes for it (`take`): `atHead` may write into the caller's own
+    /// storage, which only the caller's task may touch (``Socket/recv(into:timeout:)``).
+    nonisolated(nonsending) func completeReceiving<R>(
+        timeout: Duration?,
+        servedWith take: @escaping (_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> R?,
+        atHead attempt: (_ handle: LibZMQ.Handle, _ frame: UnsafeMutablePointer<zmq_msg_t>, _ unread: UnreadFrames) throws -> R?
+    ) async throws -> R {
         let frame = self.frame
         let unread = self.unread
         let receive = Receive(take: take, frame: frame, unread: unread)
         return try await performSlowly(.receive, timeout: timeout, committed: false, servedWith: receive) {
-            handle, _ in try take(handle, frame, unread)
+            handle, _ in try attempt(handle, frame, unread)
         }
     }
 
