@@ -35,10 +35,10 @@ except ImportError:
     sys.exit("pyzmq_reference.py: pyzmq is not installed (pip install pyzmq)")
 
 PROGRAM = "pyzmq_reference.py"
-# zmq-bench uses 35591/35592 and zmq-reference 35581/35582: each program has its own ports, so a
+# zmq-bench uses 25591/25592 and zmq-reference 25581/25582: each program has its own ports, so a
 # run of one cannot stop a run of another.
-THR_TCP = "tcp://127.0.0.1:35583"
-LAT_TCP = "tcp://127.0.0.1:35584"
+THR_TCP = "tcp://127.0.0.1:25583"
+LAT_TCP = "tcp://127.0.0.1:25584"
 MAX_SIZE = 1 << 20          # message sizes, as zmq-bench accepts them
 MAX_RATE = 1_000_000        # paced-*: msg/s per socket; poll: sockets; churn-inproc: waiters
 POLL_RATE = 10_000          # poll: the rate of its one stream

@@ -40,9 +40,10 @@
 
 extern char **environ;
 
-/* The Swift bench uses 35591/35592; these keep a run of one from stopping a run of the other. */
-#define THR_TCP_ENDPOINT "tcp://127.0.0.1:35581"
-#define LAT_TCP_ENDPOINT "tcp://127.0.0.1:35582"
+/* The Swift bench uses 25591/25592; these keep a run of one from stopping a run of the other. All are
+   below 32768, outside Linux's ephemeral ports, which a connection's client side may hold. */
+#define THR_TCP_ENDPOINT "tcp://127.0.0.1:25581"
+#define LAT_TCP_ENDPOINT "tcp://127.0.0.1:25582"
 #define MAX_SIZE (1L << 20)       /* message sizes, as zmq-bench accepts them */
 #define MAX_RATE 1000000L         /* paced-*: messages per second per socket; poll: sockets */
 #define POLL_RATE 10000L          /* poll: the rate of its one stream */

@@ -30,7 +30,7 @@ package func run(_ arguments: Arguments) async throws -> String {
         let endpoint = switch workload {
         case .thrInproc: "inproc://thr"
         case .thrIPC: "ipc:///tmp/zmq-bench-\(getpid())"
-        default: "tcp://127.0.0.1:35591"
+        default: "tcp://127.0.0.1:25591"
         }
         let rate = try await throughput(
             receiveEndpoint: endpoint, bindReceiver: true, sendEndpoint: endpoint,
@@ -39,7 +39,7 @@ package func run(_ arguments: Arguments) async throws -> String {
         if workload == .thrIPC { unlink(String(endpoint.dropFirst("ipc://".count))) }
         return "\(prefix) msgs_per_s=\(Int(rate.rounded()))"
     case .latInproc, .latTCP:
-        let endpoint = workload == .latInproc ? "inproc://lat" : "tcp://127.0.0.1:35592"
+        let endpoint = workload == .latInproc ? "inproc://lat" : "tcp://127.0.0.1:25592"
         let rtt = try await latency(endpoint: endpoint, size: size, count: count, lose: arguments.lose, watchdog: watchdog)
         return "\(prefix) usec_rtt=\(twoDecimals(rtt))"
     case .proxyInproc:
