@@ -28,6 +28,18 @@ static inline int swift_zmq_set_timer_slack(unsigned long nanoseconds) {
     return prctl(PR_SET_TIMERSLACK, nanoseconds, 0UL, 0UL, 0UL);
 }
 
+// ppoll needs _GNU_SOURCE, which Swift's Glibc module is not built with: the reactor thread waits on
+// one socket's ZMQ_FD and its own epoll set at once through this (Reactor.waitHere). `nanoseconds`
+// < 0 waits for ever.
+#include <poll.h>
+#include <time.h>
+int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const void *sigmask);
+static inline int swift_zmq_ppoll(struct pollfd *fds, unsigned long count, long long nanoseconds) {
+    if (nanoseconds < 0) return ppoll(fds, count, 0, 0);
+    struct timespec timeout = { (time_t)(nanoseconds / 1000000000LL), (long)(nanoseconds % 1000000000LL) };
+    return ppoll(fds, count, &timeout, 0);
+}
+
 // The processor's spin-wait hint, which Swift has no name for: a spin's first tries use it instead
 // of a system call (see SpinPolicy.yieldsAfter).
 static inline void swift_zmq_cpu_relax(void) {

@@ -129,7 +129,10 @@ extension Socket {
     /// Starts telling `poller` of every libzmq call on this socket.
     nonisolated func watch(_ poller: PollerCore) {
         watchers.withLock { $0.append(WeakPollerCore(core: poller)) }
-        exclusive.withLock { $0.watched = true }
+        exclusive.withLock { state in
+            state.watched = true
+            state.endWaitHere()
+        }
     }
 
     /// Stops telling `poller` (and forgets pollers that are gone).

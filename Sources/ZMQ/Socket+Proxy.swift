@@ -20,6 +20,7 @@ extension Socket {
             do throws(ZMQError) {
                 let handle = try usable(state)
                 state.lentToProxy = true
+                state.endWaitHere()
                 return handle
             } catch {
                 throw error.on(type, "proxy")

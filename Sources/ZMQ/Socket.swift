@@ -122,9 +122,19 @@ public actor Socket {
         LibZMQ.close(handle)
     }
 
-    /// How many calls are suspended (or woken and about to retry) in each direction; for tests and
+    /// How many calls are suspended (or woken and about to retry) in each direction, a receiver waiting
+    /// on the reactor thread itself included (see ``SocketState/waitingHere``); for tests and
     /// diagnostics.
-    var suspendedCalls: (receive: Int, send: Int) { waiters.count }
+    var suspendedCalls: (receive: Int, send: Int) {
+        let (receive, send) = waiters.count
+        return (receive + (exclusive.withLock { $0.waitingHere } ? 1 : 0), send)
+    }
+
+    /// How many receives have waited on the reactor thread itself; for tests and diagnostics.
+    nonisolated var waitsOnReactorThread: Int { exclusive.withLock { $0.waitsHere } }
+
+    /// Whether a receive waits on the reactor thread itself now; for tests and diagnostics.
+    nonisolated var isWaitingOnReactorThread: Bool { exclusive.withLock { $0.waitingHere } }
 
     /// What the spin policy of each direction did so far; for tests and diagnostics.
     nonisolated var spinStatistics: PerDirection<SpinPolicy.Statistics> {
@@ -160,6 +170,7 @@ public actor Socket {
             // First, while the handle is still there (a lent socket's monitor is stopped by giveBack).
             monitorReceiver = Self.stopMonitoringLocked(&state)
             state.handle = nil
+            state.endWaitHere()
             Reactor.shared.unregister(fd: fd, token: token, added: state.inReactor)
             state.inReactor = false
             if state.lentToProxy {

@@ -43,6 +43,10 @@ final class Reactor: Sendable {
     /// The epoll token of `wakeUp`.
     private static let wakeUpToken: UInt64 = .max
 
+    /// How many jobs of the batch the reactor thread is running come after the one it runs now (only
+    /// that thread uses it).
+    private let jobsLeftInBatch = Atomic<Int>(0)
+
     /// The reactor thread's ``System/currentThread()``, once it runs.
     private static let thread = Atomic<UInt>(0)
 
@@ -55,7 +59,12 @@ final class Reactor: Sendable {
         var queue: [UnownedJob] = []
         /// The reactor thread is (about to be) blocked in `epoll_wait` for ever.
         var sleeping = false
+        /// The reactor thread is (about to be) blocked in ``Reactor/waitHere(for:)``.
+        var waitingHere = false
     }
+    /// Signalled to end a ``waitHere(for:)``; read by that wait alone. (Not `wakeUp`, whose
+    /// edge-triggered report in the epoll set another thread's `deliverPending()` may take first.)
+    private let interruption: System.Event
 
     private struct Timers {
         var queue = TimerQueue()
@@ -81,6 +90,7 @@ final class Reactor: Sendable {
             poll = try System.Poll()
             timer = try System.Timer()
             wakeUp = try System.Event()
+            interruption = try System.Event()
             var added = false
             // Edge-triggered: an expiry is reported once, and no read is needed to stop the reports.
             try poll.watch(timer.descriptor, token: Reactor.timerToken, .edge, added: &added)
@@ -199,6 +209,14 @@ final class Reactor: Sendable {
     /// deadline left, timers cost no system call.
     private func fireTimers(awake: Bool, expired: Bool) {
         let now = MonotonicClock.now()
+        if !expired {
+            // The usual case on waking, nothing due: no buffer to set up.
+            let due = timers.withLock { timers in
+                if awake { timers.sleeping = false }
+                return timers.queue.earliest().map { $0 <= now } ?? false
+            }
+            if !due { return }
+        }
         // In rounds of at most a buffer's worth, so that firing allocates nothing.
         withUnsafeTemporaryAllocation(of: TimerQueue.Entry.self, capacity: 32) { buffer in
             while true {
@@ -346,17 +364,84 @@ final class Reactor: Sendable {
         return expired
     }
 
+    // MARK: Waiting inside a task
+
+    /// Waits for `fd` right here, on the reactor thread, inside the job of the task that calls it,
+    /// for as long as the reactor has nothing else to do: no other job to run, no event or deadline
+    /// to deliver. Returns `true` when `fd` became readable first: the task then goes on with no
+    /// suspension at all, as a blocked C thread would (one `ppoll` instead of arming epoll,
+    /// suspending, delivering the event and scheduling the task's job again). Returns `false` when
+    /// anything else wants the thread (a job queued from another thread, another descriptor or the
+    /// timerfd ready in the epoll set, an ``interrupt()``), and at once when a deadline is due within
+    /// ``waitHereTimerMargin`` or jobs are queued: the caller then suspends the usual way and the
+    /// reactor goes on. Only for the reactor thread (``isCurrentThread``).
+    ///
+    /// Whatever another thread needs the reactor thread for while it waits here reaches it: a job
+    /// (`enqueue` signals `interruption`), a deadline earlier than the wait's timeout (it arms the
+    /// timerfd, as for a sleep in epoll, which makes the epoll set readable), an event of another
+    /// descriptor (the epoll set is readable; if another thread's `deliverPending()` takes it first,
+    /// that thread delivers it).
+    func waitHere(for fd: Int32) -> Bool {
+        guard jobsLeftInBatch.load(ordering: .relaxed) == 0 else { return false }
+        // From here on, `enqueue` on another thread signals `interruption`.
+        let noJobs = jobs.withLock { jobs in
+            jobs.waitingHere = jobs.queue.isEmpty
+            return jobs.queue.isEmpty
+        }
+        guard noJobs else { return false }
+        // From here on, a deadline added on another thread earlier than the timeout arms the timerfd.
+        let timeout = sleepTimeout()
+        var readable = false
+        if timeout.map({ $0 >= Self.waitHereTimerMargin }) ?? true {
+            switch System.waitReadable(fd, or: poll.descriptor, interruption.descriptor, nanoseconds: timeout) {
+            case .first: readable = true
+            case .another: System.drainEventFD(interruption.descriptor)
+            case .other, .neither: break
+            }
+        }
+        jobs.withLock { $0.waitingHere = false }
+        fireTimers(awake: true, expired: false)
+        return readable
+    }
+
+    /// Whether ``waitHere(for:)`` would wait now: no other job to run and no deadline within
+    /// ``waitHereTimerMargin``. A look without a system call, so that a task that cannot wait here
+    /// pays next to nothing before it suspends the usual way (paced senders on the reactor keep a
+    /// deadline always near: their receivers never wait here).
+    func mayWaitHere() -> Bool {
+        guard jobsLeftInBatch.load(ordering: .relaxed) == 0, jobs.withLock({ $0.queue.isEmpty }) else { return false }
+        let now = MonotonicClock.now()
+        return timers.withLock { $0.queue.earliest() }.map { $0 > now && $0 - now >= Self.waitHereTimerMargin } ?? true
+    }
+
+    /// ``waitHere(for:)`` does not wait when a deadline comes sooner than this (1 ms): the wait would
+    /// most likely end for the deadline, costing a system call more than suspending.
+    static let waitHereTimerMargin: UInt64 = 1_000_000
+
+    /// Ends a ``waitHere(for:)`` in progress, or the next one, from any thread (a cancellation, or a
+    /// call on the waiting socket by another task): the waiting task then suspends the usual way.
+    func interrupt() {
+        interruption.signal()
+    }
+
     // MARK: Running tasks
 
     /// Queues a job of a task that prefers ``ReactorExecutor``; wakes the thread if it sleeps.
     func enqueue(_ job: UnownedJob) {
-        let wake = jobs.withLock { jobs in
+        let (wake, interrupt) = jobs.withLock { jobs in
             jobs.queue.append(job)
-            guard jobs.sleeping else { return false }
-            jobs.sleeping = false
-            return true
+            if jobs.sleeping {
+                jobs.sleeping = false
+                return (true, false)
+            }
+            if jobs.waitingHere {
+                jobs.waitingHere = false
+                return (false, true)
+            }
+            return (false, false)
         }
         if wake { wakeUp.signal() }
+        if interrupt { interruption.signal() }
     }
 
     private func run() -> Never {
@@ -382,7 +467,10 @@ final class Reactor: Sendable {
             let expired = deliver(events, count)
             fireTimers(awake: true, expired: expired)
             jobs.withLock { swap(&batch, &$0.queue) }
-            for job in batch { job.runSynchronously(on: executor) }
+            for (index, job) in batch.enumerated() {
+                jobsLeftInBatch.store(batch.count - index - 1, ordering: .relaxed)
+                job.runSynchronously(on: executor)
+            }
             batch.removeAll(keepingCapacity: true)
             // Sleep in epoll only if the jobs just run queued no others.
             idle = noJobs()

@@ -33,6 +33,22 @@ struct SocketState {
     /// is made on the socket, the events need not be read again before a receiver parks.
     var receiveFoundNothing: UInt64 = .max
 
+    /// Whether a receiver waits for the socket's `ZMQ_FD` on the reactor thread itself, inside its
+    /// task's job (`Reactor.waitHere(for:)`), instead of being parked in the line. Whoever makes a
+    /// libzmq call on the socket meanwhile (it may consume the signal that receiver waits for), or
+    /// closes the socket, or lends it to a proxy, or starts watching it with a poller, ends that wait
+    /// with ``endWaitHere()``; the receiver then parks the usual way.
+    var waitingHere = false
+    /// How many such waits there have been; for tests and diagnostics.
+    var waitsHere = 0
+
+    /// Ends a wait of ``waitingHere``, if there is one.
+    mutating func endWaitHere() {
+        guard waitingHere else { return }
+        waitingHere = false
+        Reactor.shared.interrupt()
+    }
+
     /// Whether any call is in the slow path, in either direction: every libzmq call may then have
     /// consumed the `ZMQ_FD` edge a waiter counts on, and the waiters must be looked at again.
     var hasWaiters: Bool { slow.receive + slow.send > 0 }

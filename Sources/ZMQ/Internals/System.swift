@@ -4,8 +4,8 @@ import Synchronization  // Atomic
 import Glibc
 #endif
 
-/// Every operating-system call the library makes (the libzmq calls are in `LibZMQ`): epoll, timerfd,
-/// eventfd reads, `fcntl`, `sched_yield`, the reactor's thread and its timer slack (`prctl`). This is the file a port to another system rewrites (a
+/// Every operating-system call the library makes (the libzmq calls are in `LibZMQ`): epoll, `ppoll`,
+/// timerfd, eventfd reads, `fcntl`, `sched_yield`, the reactor's thread and its timer slack (`prctl`). This is the file a port to another system rewrites (a
 /// kqueue port: `Poll` over `kqueue`/`kevent`, the timer as an `EVFILT_TIMER`); nothing else in the
 /// library names these calls. EINTR is retried here, in ``retryingInterrupts(_:)``, and nowhere else.
 ///
@@ -150,6 +150,36 @@ enum System {
 
         /// Set once `epoll_pwait2` proved missing (ENOSYS): timed waits use `epoll_wait` instead.
         private static let timedWaitMissing = Atomic<Bool>(false)
+    }
+
+    /// Waits up to `nanoseconds` (`nil`: for ever) until `fd`, `other` or `another` is readable
+    /// (`ppoll`, which the kernel may end up to the thread's timer slack late); says which. A
+    /// descriptor that is closed or failed counts as one of the others: the caller then goes the long
+    /// way, which reports it.
+    static func waitReadable(_ fd: Int32, or other: Int32, _ another: Int32, nanoseconds: UInt64?) -> Readable {
+        var descriptors = (pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: other, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: another, events: Int16(POLLIN), revents: 0))
+        let timeout = nanoseconds.map { Int64(clamping: $0) } ?? -1
+        let count = withUnsafeMutableBytes(of: &descriptors) { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: pollfd.self)
+            return retryingInterrupts { swift_zmq_ppoll(base, 3, timeout) }
+        }
+        precondition(count >= 0, "ppoll: \(String(cString: strerror(errno)))")
+        if descriptors.2.revents != 0 { return .another }
+        if descriptors.1.revents != 0 || descriptors.0.revents & ~Int16(POLLIN) != 0 { return .other }
+        return descriptors.0.revents != 0 ? .first : .neither
+    }
+
+    /// What ``waitReadable(_:or:_:nanoseconds:)`` found.
+    enum Readable {
+        /// Only the first descriptor is readable.
+        case first
+        /// The second one is readable (whatever the first is), or the first is closed or failed.
+        case other
+        /// The third one is readable, whatever the others are.
+        case another
+        /// The time ran out.
+        case neither
     }
 
     // MARK: Time: timerfd

@@ -345,6 +345,10 @@ extension Socket {
         let served = othersAhead ? servedWith.map(Served.init) : nil
         // The reactor's timer for this call, added only when it first parks.
         var timer: UInt64?
+        // Whether this waiter has waited on the reactor thread (it parks at the front of the line),
+        // and whether it has parked (it is then in the `WaitQueue`, and leaves it when done).
+        var waitedHere = false
+        var parked = false
         defer {
             let waited = MonotonicClock.now() - started
             exclusive.withLock { state in
@@ -370,29 +374,43 @@ extension Socket {
                 Reactor.shared.cancelTimer(key)
                 timer = nil
             }
-            do {
-                try await park(id, direction, interruptible: !committed, deadline: committed ? nil : deadline, server: served)
-            } catch {
-                // Cancelled, timed out or closed while parked: the waiter is out of the line. It made
-                // no libzmq call since it parked, and it read the events when it parked after one (see
-                // `park`), so the next waiter's wake-up is not its concern.
-                if error is TimerFired {
-                    timer = nil  // it fired: nothing to cancel
-                    throw timedOut(direction, after: timeout)
-                }
-                if let failure = error as? ZMQError, failure == ZMQError.timedOut {
-                    throw timedOut(direction, after: timeout)
-                }
-                throw error
+            // On the reactor thread, with nothing else for it to do, the wait is a `ppoll` right here;
+            // when anything else wants the thread, the waiter parks the usual way, still first in line.
+            var readyHere = false
+            if !committed && Reactor.isCurrentThread && Reactor.shared.mayWaitHere() && beginWaitHere(direction) {
+                waitedHere = true
+                readyHere = try await waitHere()
             }
-            // Served by the waiter ahead, which took it out of the line and reads the events next:
-            // its call is complete.
-            if let outcome = served?.outcome { return try outcome.get() }
-            // Woken at the head of the line: this task alone may now try, whatever happens to it.
+            if !readyHere {
+                parked = true
+                do {
+                    try await park(id, direction, interruptible: !committed, deadline: committed ? nil : deadline,
+                                   server: served, first: waitedHere)
+                } catch {
+                    // Cancelled, timed out or closed while parked: the waiter is out of the line. It made
+                    // no libzmq call since it parked, and it read the events when it parked after one (see
+                    // `park`), so the next waiter's wake-up is not its concern.
+                    if error is TimerFired {
+                        timer = nil  // it fired: nothing to cancel
+                        throw timedOut(direction, after: timeout)
+                    }
+                    if let failure = error as? ZMQError, failure == ZMQError.timedOut {
+                        throw timedOut(direction, after: timeout)
+                    }
+                    throw error
+                }
+                // Served by the waiter ahead, which took it out of the line and reads the events next:
+                // its call is complete.
+                if let outcome = served?.outcome { return try outcome.get() }
+            }
+            // Woken at the head of the line, or readable here: this task alone may now try, whatever
+            // happens to it.
             let result: R?
             var wake = Wake()
-            // Whether receivers wait behind this one, for it to serve once it has its message.
+            // Whether receivers wait behind this one, for it to serve once it has its message; whether
+            // no other call is in the slow path, which leaves nobody to look at the socket for.
             var serve = false
+            var alone = false
             do {
                 defer { deliver(wake) }
                 result = try exclusive.withLock { state in
@@ -405,6 +423,7 @@ extension Socket {
                     if result != nil {
                         state.lastCompleted = direction
                         serve = servedWith != nil && state.slow[direction] > 1
+                        alone = state.slow.receive + state.slow.send == 1
                     } else {
                         foundNothingLocked(direction, &state)
                     }
@@ -417,11 +436,44 @@ extension Socket {
             }
             if let result {
                 if serve { serveBehind(id, direction) }
-                waiters.leave(id, direction)
-                schedule()
+                if parked { waiters.leave(id, direction) }
+                // Whoever joins the slow path from now on looks at the socket when it parks.
+                if !alone { schedule() }
                 return result
             }
         }
+    }
+
+    /// Whether the receiver that is to wait now may wait for the socket's `ZMQ_FD` right here, on the
+    /// reactor thread (it runs a task that prefers ``ReactorExecutor``): it must be the only call in
+    /// the slow path of either direction, on a socket no poller watches, with no frames handed back,
+    /// and the last libzmq call on the socket must be its receive that found nothing, so that the
+    /// descriptor is readable exactly when a command has come since. Not a thread-safe (DRAFT)
+    /// socket, whose signal libzmq never drains. Marks the wait (``SocketState/waitingHere``).
+    private nonisolated func beginWaitHere(_ direction: Direction) -> Bool {
+        guard direction == .receive, poller == nil else { return false }
+        return exclusive.withLock { state in
+            guard state.handle != nil, !state.lentToProxy, !state.watched, state.slow.receive == 1, state.slow.send == 0,
+                  unread.isEmpty, state.receiveFoundNothing == calls.load(ordering: .relaxed) else { return false }
+            state.waitingHere = true
+            state.waitsHere += 1
+            return true
+        }
+    }
+
+    /// The wait ``beginWaitHere(_:)`` allowed (`Reactor.waitHere(for:)`): returns whether the socket's
+    /// descriptor became readable (the receiver tries again at once) rather than something else
+    /// wanting the reactor thread (it parks). Throws `CancellationError` when the task is cancelled.
+    private nonisolated(nonsending) func waitHere() async throws -> Bool {
+        let fd = self.fd
+        let readable = await withTaskCancellationHandler {
+            Task.isCancelled ? false : Reactor.shared.waitHere(for: fd)
+        } onCancel: {
+            Reactor.shared.interrupt()
+        }
+        exclusive.withLock { $0.waitingHere = false }
+        if Task.isCancelled { throw CancellationError() }
+        return readable
     }
 
     /// How many waiters behind it a receiver that got a message may serve in one round (see
@@ -469,7 +521,8 @@ extension Socket {
     /// Before suspending, the head also delivers whatever readiness the reactor has pending
     /// (`Reactor.deliverPending()`), so that a peer readied by a message this thread just sent runs
     /// here at once instead of after a round of thread wake-ups.
-    private nonisolated(nonsending) func park(_ id: UInt64, _ direction: Direction, interruptible: Bool, deadline: UInt64?, server: Server?) async throws {
+    private nonisolated(nonsending) func park(_ id: UInt64, _ direction: Direction, interruptible: Bool, deadline: UInt64?,
+                                              server: Server?, first: Bool) async throws {
         let waiters = self.waiters
         if !interruptible {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
@@ -482,7 +535,7 @@ extension Socket {
         }
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                if waiters.park(id, direction, continuation, interruptible: true, server: server) {
+                if waiters.park(id, direction, continuation, interruptible: true, server: server, first: first) {
                     self.schedule()
                     Reactor.shared.deliverPending()
                 }
@@ -517,6 +570,8 @@ extension Socket {
 
     /// The part of ``schedule()`` that needs the lock; the continuations are resumed after it is released.
     nonisolated func scheduleLocked(_ state: inout SocketState) -> Wake {
+        // A receiver waiting on the reactor thread counts on the signal this call may have consumed.
+        state.endWaitHere()
         let wanted = waiters.wanted()
         guard wanted.receive || wanted.send else { return Wake() }
         var wake = Wake()

@@ -51,6 +51,18 @@ final class WaitQueue: Sendable {
             order.append(id)
         }
 
+        /// Puts `id` at the head. It costs a shift of `order` only when no stale id is in front to
+        /// take the place of; it is made at most once per wait, for the few who lined up meanwhile.
+        mutating func prepend(_ id: UInt64, _ waiter: Waiter) {
+            waiters[id] = waiter
+            if head > 0 {
+                head -= 1
+                order[head] = id
+            } else {
+                order.insert(id, at: 0)
+            }
+        }
+
         /// How many ids `order` holds from the head, stale ones included (for tests).
         var storedIDs: Int { order.count - head }
 
@@ -97,16 +109,19 @@ final class WaitQueue: Sendable {
         }
     }
 
-    /// Parks waiter `id` with `continuation`: a new waiter joins the back of the line, a waiter that
-    /// was woken but found nothing to do keeps its place. Only an `interruptible` waiter can be ended
-    /// by ``fail(_:_:with:)``. Returns whether the waiter is at the head of its line.
+    /// Parks waiter `id` with `continuation`: a new waiter joins the back of the line (the front, if
+    /// `first`: one that was alone in line when it began to wait elsewhere, and so is ahead of everyone
+    /// here), a waiter that was woken but found nothing to do keeps its place. Only an `interruptible`
+    /// waiter can be ended by ``fail(_:_:with:)``. Returns whether the waiter is at the head of its line.
     @discardableResult
     func park(_ id: UInt64, _ direction: Direction, _ continuation: UnsafeContinuation<Void, any Error>,
-              interruptible: Bool, server: Server? = nil) -> Bool {
+              interruptible: Bool, server: Server? = nil, first: Bool = false) -> Bool {
         lines.withLock { lines in
             let waiter = Waiter(continuation: continuation, interruptible: interruptible, server: server)
             if lines[direction].waiters[id] != nil {
                 lines[direction].waiters[id] = waiter
+            } else if first {
+                lines[direction].prepend(id, waiter)
             } else {
                 lines[direction].append(id, waiter)
             }
