@@ -374,7 +374,8 @@ final class Reactor: Sendable {
     /// anything else wants the thread (a job queued from another thread, another descriptor or the
     /// timerfd ready in the epoll set, an ``interrupt()``), and at once when a deadline is due within
     /// ``waitHereTimerMargin`` or jobs are queued: the caller then suspends the usual way and the
-    /// reactor goes on. Only for the reactor thread (``isCurrentThread``).
+    /// reactor goes on. Only for the reactor thread (``isCurrentThread``), inside a job for which
+    /// ``mayWaitHere()`` has just said yes (the jobs left in the batch cannot change during a job).
     ///
     /// Whatever another thread needs the reactor thread for while it waits here reaches it: a job
     /// (`enqueue` signals `interruption`), a deadline earlier than the wait's timeout (it arms the
@@ -382,7 +383,6 @@ final class Reactor: Sendable {
     /// descriptor (the epoll set is readable; if another thread's `deliverPending()` takes it first,
     /// that thread delivers it).
     func waitHere(for fd: Int32) -> Bool {
-        guard jobsLeftInBatch.load(ordering: .relaxed) == 0 else { return false }
         // From here on, `enqueue` on another thread signals `interruption`.
         let noJobs = jobs.withLock { jobs in
             jobs.waitingHere = jobs.queue.isEmpty
@@ -392,7 +392,7 @@ final class Reactor: Sendable {
         // From here on, a deadline added on another thread earlier than the timeout arms the timerfd.
         let timeout = sleepTimeout()
         var readable = false
-        if timeout.map({ $0 >= Self.waitHereTimerMargin }) ?? true {
+        if Self.leavesTimeToWaitHere(timeout) {
             switch System.waitReadable(fd, or: poll.descriptor, interruption.descriptor, nanoseconds: timeout) {
             case .first: readable = true
             case .another: System.drainEventFD(interruption.descriptor)
@@ -411,7 +411,13 @@ final class Reactor: Sendable {
     func mayWaitHere() -> Bool {
         guard jobsLeftInBatch.load(ordering: .relaxed) == 0, jobs.withLock({ $0.queue.isEmpty }) else { return false }
         let now = MonotonicClock.now()
-        return timers.withLock { $0.queue.earliest() }.map { $0 > now && $0 - now >= Self.waitHereTimerMargin } ?? true
+        return Self.leavesTimeToWaitHere(timers.withLock { $0.queue.earliest() }.map { $0 > now ? $0 - now : 0 })
+    }
+
+    /// Whether the next deadline, `nanoseconds` away (`nil`: none), leaves ``waitHereTimerMargin``
+    /// to wait here.
+    private static func leavesTimeToWaitHere(_ nanoseconds: UInt64?) -> Bool {
+        nanoseconds.map { $0 >= waitHereTimerMargin } ?? true
     }
 
     /// ``waitHere(for:)`` does not wait when a deadline comes sooner than this (1 ms): the wait would
