@@ -41,7 +41,7 @@ static inline int swift_zmq_ppoll(struct pollfd *fds, unsigned long count, long 
 }
 
 // The processor's spin-wait hint, which Swift has no name for: a spin's first tries use it instead
-// of a system call (see SpinPolicy.yieldsAfter).
+// of a system call (see SpinPolicy.yieldsAfter and SpinPolicy.retryGap).
 static inline void swift_zmq_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

@@ -111,6 +111,29 @@ struct SpinPolicyTests {
         #expect(SpinPolicy.yieldsAfter(budget: receiverSpins) == 0)
         #expect(SpinPolicy.yieldsAfter(budget: requesterSpins) > 0)
         #expect(SpinPolicy.yieldsAfter(budget: requesterSpins) < requesterSpins / 10)
+        // A stream's receiver leaves its sender time between tries; a wait for a reply does not.
+        #expect(SpinPolicy.retryGap(budget: receiverSpins) > 0)
+        #expect(SpinPolicy.retryGap(budget: requesterSpins) == 0)
+    }
+
+    @Test func aStreamReceiverThatSpinsTriesOnlyAFewTimes() async throws {
+        try await withTimeout(.seconds(30)) {
+            let (push, pull) = try await pipeline()
+            // One message received makes the next wait a stream receiver's, which starts with a probe
+            // (the first receive does not spin: nothing has completed yet).
+            try await push.send([1])
+            #expect(try await pull.recv() == [1])
+            let before = pull.calls.load(ordering: .relaxed)
+            await #expect(throws: ZMQError.timedOut) { try await pull.recv(timeout: .milliseconds(20)) }
+            let tries = pull.calls.load(ordering: .relaxed) - before
+            let statistics = pull.spinStatistics.receive
+            #expect(statistics.spins == 1 && statistics.caught == 0, "\(statistics)")
+            // The spin tries once at first and then once per gap until its budget is spent (on a
+            // loaded machine, fewer); the wait that follows adds a call or two. Trying again at once
+            // would make dozens of calls in 20 µs.
+            let spinTries = Int(SpinPolicy.budget / SpinPolicy.retryGap(budget: SpinPolicy.budget)) + 1
+            #expect(tries <= UInt64(spinTries + 2), "\(tries) libzmq calls")
+        }
     }
 
     @Test func aRealSocketReceivingEveryFewHundredMicrosecondsStopsSpinning() async throws {

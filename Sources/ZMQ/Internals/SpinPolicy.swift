@@ -33,10 +33,26 @@ struct SpinPolicy: Sendable {
     /// hint only). A socket that takes turns waits for a reply: for about one in-process round trip
     /// its tries cost no `sched_yield` each (measured: lat-inproc's round trip 0.94x, 15 pairs of runs),
     /// and a peer that shares the core waits at most that long. A stream's receiver yields at every
-    /// try: its tries would otherwise come faster and pull the pipe's cache line away from the
-    /// sender that is filling it.
+    /// try, after its ``retryGap(budget:)``.
     static func yieldsAfter(budget: UInt64) -> UInt64 {
         budget >= turnBudget ? 5_000 : 0
+    }
+
+    /// How long a spin of `budget` leaves between two tries, on the processor's spin hint and without
+    /// touching libzmq; 0 when it tries again at once.
+    ///
+    /// A stream's receiver waits 5 µs between tries. A receiver that keeps up with its sender finds
+    /// the pipe empty every few dozen messages, and each try that finds it empty costs both sides:
+    /// libzmq marks the pipe inactive, so the sender's next flush sends an `activate_read` command,
+    /// with an `eventfd` write when the receiver's mailbox went to sleep, and the receiver's next try
+    /// polls and reads that mailbox; the tries also take the pipe's cache lines from the sender that
+    /// is filling them. Tried again at once (after a `sched_yield`), thr-inproc of 1 byte made 22
+    /// `eventfd` writes and 67 `poll`s per 1,000 messages; with the gap, 10 and 34 (C's blocking
+    /// receiver: 4 and 16). The yield after the gap stays: on two cores a libzmq I/O thread or a
+    /// proxy's thread may be waiting for this core to bring the message. A socket that takes turns
+    /// waits for a reply that may come at any moment: it tries again at once.
+    static func retryGap(budget: UInt64) -> UInt64 {
+        budget >= turnBudget ? 0 : 5_000
     }
     /// The most waits between two probes once probes keep failing: a failed probe then costs under
     /// 0.03 µs per wait on average.

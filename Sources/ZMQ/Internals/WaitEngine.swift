@@ -103,8 +103,9 @@ extension Socket {
     /// direction's line, and must go on with ``performSlowly(_:timeout:committed:servedWith:_:)``.
     ///
     /// When `spin` is set and the operation would block, the socket's ``SpinPolicy`` decides whether it
-    /// is retried for a moment first (``SocketState/spinBudget(_:timeout:)``) (never past a `timeout`, never once `committed`,
-    /// never while anyone waits), releasing the lock between tries and yielding the thread (after
+    /// is retried for a moment first (``SocketState/spinBudget(_:timeout:)``) (never past a `timeout`,
+    /// never once `committed`, never while anyone waits), releasing the lock between tries, pausing
+    /// (``SpinPolicy/retryGap(budget:)``) and yielding the thread (after
     /// ``SpinPolicy/yieldsAfter(budget:)``), so that other callers and the waiters go on; the outcome
     /// of the spin is reported back to the policy.
     @inline(__always)
@@ -186,8 +187,14 @@ extension Socket {
             if let result { return result }
             if !retry { return nil }
             if spinStarted == 0 { spinStarted = MonotonicClock.now() }
-            // The first microseconds of a wait for a reply only hint the processor between tries;
-            // after that each try yields the thread, so that a peer on the same core gets to run.
+            // A stream's receiver first leaves its sender a few microseconds to queue messages. The
+            // first microseconds of a wait for a reply only hint the processor between tries. After
+            // that each try yields the thread, so that a peer on the same core gets to run.
+            let gap = SpinPolicy.retryGap(budget: spinBudget)
+            if gap > 0 {
+                let next = MonotonicClock.now() + gap
+                repeat { System.relax() } while MonotonicClock.now() < next
+            }
             if spun < SpinPolicy.yieldsAfter(budget: spinBudget) {
                 System.relax()
             } else {
